@@ -1,0 +1,1 @@
+//! auth (placeholder until its first module lands).

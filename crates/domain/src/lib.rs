@@ -1,0 +1,15 @@
+//! rosterd's domain: the types and rules every other crate speaks, with no I/O.
+
+pub mod access;
+pub mod end_user;
+pub mod ids;
+pub mod license;
+pub mod paging;
+pub mod service;
+
+pub use access::{Role, Scope, Visibility};
+pub use end_user::EndUser;
+pub use ids::{ClientId, CustomerId, IdError};
+pub use license::LicenseType;
+pub use paging::{PageRequest, PagingError};
+pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState};

@@ -1,0 +1,90 @@
+//! Live Platform license types and which of them have an end-user list.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The `LicenseType` of a service (see reference/live-platform-api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub enum LicenseType {
+    HostedEssentials = 0,
+    HostedEssentialsPlus = 1,
+    HostedPro = 2,
+    OcEssentials = 3,
+    OcEssentialsPlus = 4,
+    OcPro = 5,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("license type {0} does not exist; valid values are 0 to 5")]
+pub struct UnknownLicenseType(pub i64);
+
+impl LicenseType {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    /// Essentials services keep their users in the customer's Teams admin center, so the
+    /// platform has no list of them; only Essentials Plus and Pro do.
+    pub fn has_end_users(self) -> bool {
+        !matches!(self, Self::HostedEssentials | Self::OcEssentials)
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::HostedEssentials => "Hosted Essentials",
+            Self::HostedEssentialsPlus => "Hosted Essentials Plus",
+            Self::HostedPro => "Hosted Pro",
+            Self::OcEssentials => "OC Essentials",
+            Self::OcEssentialsPlus => "OC Essentials Plus",
+            Self::OcPro => "OC Pro",
+        }
+    }
+}
+
+impl TryFrom<i64> for LicenseType {
+    type Error = UnknownLicenseType;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Ok(match value {
+            0 => Self::HostedEssentials,
+            1 => Self::HostedEssentialsPlus,
+            2 => Self::HostedPro,
+            3 => Self::OcEssentials,
+            4 => Self::OcEssentialsPlus,
+            5 => Self::OcPro,
+            other => return Err(UnknownLicenseType(other)),
+        })
+    }
+}
+
+impl From<LicenseType> for i64 {
+    fn from(value: LicenseType) -> Self {
+        value.code()
+    }
+}
+
+impl fmt::Display for LicenseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code(), self.display_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plus_and_pro_have_users() {
+        let with: Vec<i64> = (0..=5)
+            .filter(|c| LicenseType::try_from(*c).unwrap().has_end_users())
+            .collect();
+        assert_eq!(with, vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn rejects_out_of_range() {
+        assert!(LicenseType::try_from(6).is_err());
+        assert!(LicenseType::try_from(-1).is_err());
+    }
+}

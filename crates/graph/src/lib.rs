@@ -1,0 +1,1 @@
+//! graph (placeholder until its first module lands).

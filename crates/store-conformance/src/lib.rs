@@ -1,0 +1,1 @@
+//! store-conformance (placeholder until its first module lands).

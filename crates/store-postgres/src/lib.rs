@@ -1,0 +1,1 @@
+//! store-postgres (placeholder until its first module lands).

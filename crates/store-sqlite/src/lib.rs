@@ -1,0 +1,1 @@
+//! store-sqlite (placeholder until its first module lands).

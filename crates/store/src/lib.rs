@@ -1,0 +1,110 @@
+//! The storage port: the `Store` trait every backend implements, the records it stores and
+//! the backend-independent generation writer that replaces a customer's users atomically.
+
+pub mod error;
+pub mod generation;
+pub mod records;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::access::Visibility;
+use domain::{ClientId, CustomerId, NewService, Service, ServicePatch};
+
+pub use error::{StoreError, StoreResult};
+pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
+pub use records::*;
+
+/// Everything rosterd persists. One implementation per database; the backend is chosen once,
+/// from the database URL, when the process starts.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Cheap round trip used by `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- services -------------------------------------------------------------------------
+
+    /// Creates a service. `Conflict` when the short name (case-insensitive) or id is taken.
+    async fn create_service(&self, new: &NewService) -> StoreResult<Service>;
+    async fn get_service(&self, id: CustomerId) -> StoreResult<Option<Service>>;
+    /// Services the caller may see, ordered by short name.
+    async fn list_services(&self, visibility: &Visibility) -> StoreResult<Vec<Service>>;
+    /// Applies a patch; `NotFound` when the service does not exist.
+    async fn update_service(&self, id: CustomerId, patch: &ServicePatch) -> StoreResult<Service>;
+    /// Replaces the replication state of a service (connection check, errors, schedule).
+    async fn update_sync_state(&self, id: CustomerId, state: &domain::SyncState) -> StoreResult<()>;
+
+    // ---- end users --------------------------------------------------------------------------
+
+    /// One page of the current generation, read in a single consistent statement.
+    /// `None` when the service does not exist.
+    async fn read_page(&self, id: CustomerId, first_ordinal: i64, limit: i64) -> StoreResult<Option<PageSlice>>;
+
+    /// Reserves a new generation number for a writer. `NotFound` when the service does not
+    /// exist.
+    async fn begin_generation(&self, id: CustomerId) -> StoreResult<GenerationTicket>;
+    /// Fingerprints of a generation, ordered by identity (the writer's diff input).
+    async fn fingerprints(&self, id: CustomerId, generation: i64) -> StoreResult<Vec<UserFingerprint>>;
+    /// Stored users of a generation in identity order, starting after `after` (keyset),
+    /// at most `limit` of them. Used by exports, the sync engine's merge and `copy`.
+    async fn users_after(
+        &self,
+        id: CustomerId,
+        generation: i64,
+        after_ordinal: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<UserRow>>;
+    /// Appends rows of a not-yet-committed generation. Rows arrive in identity order with
+    /// consecutive ordinals.
+    async fn append_users(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()>;
+    /// Makes the ticket's generation the served one, if the served generation is still the
+    /// ticket's base (`Conflict` otherwise). Applies `sync` in the same transaction.
+    async fn commit_generation(&self, ticket: &GenerationTicket, commit: &GenerationCommit) -> StoreResult<()>;
+    /// Deletes the rows of a generation that is not served (an old or an abandoned one).
+    async fn discard_generation(&self, id: CustomerId, generation: i64) -> StoreResult<()>;
+
+    // ---- API clients and signing keys -------------------------------------------------------
+
+    async fn create_client(&self, client: &ApiClientRecord) -> StoreResult<()>;
+    async fn get_client(&self, id: ClientId) -> StoreResult<Option<ApiClientRecord>>;
+    async fn list_clients(&self) -> StoreResult<Vec<ApiClientRecord>>;
+    /// Marks a client revoked; `NotFound` when unknown.
+    async fn revoke_client(&self, id: ClientId, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Inserts a key unless one with the same `kid` exists.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+
+    // ---- tasks and audit --------------------------------------------------------------------
+
+    async fn create_task(&self, task: &TaskRecord) -> StoreResult<()>;
+    /// Replaces a task's mutable parts (status, messages, output, completion).
+    async fn update_task(&self, task: &TaskRecord) -> StoreResult<()>;
+    async fn get_task(&self, id: &str) -> StoreResult<Option<TaskRecord>>;
+
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+
+    // ---- sync work claiming -------------------------------------------------------------------
+
+    /// Claims one connected service whose sync is due at `now` and not leased by anyone, and
+    /// leases it to `owner` until `lease_until`. Safe with several replicas.
+    async fn claim_due_sync(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<CustomerId>>;
+    /// Takes a lease on one service, whether due or not (on-demand syncs); false when another
+    /// owner holds a live lease.
+    async fn lease_sync(
+        &self,
+        id: CustomerId,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Gives a lease back.
+    async fn release_sync(&self, id: CustomerId, owner: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,131 @@
+//! Records the store keeps besides services: user rows, clients, keys, tasks, audit events.
+
+use chrono::{DateTime, Utc};
+use domain::{ClientId, CustomerId, Role, Scope};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One stored user of one generation: its position, identity, fingerprint and rendered JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// 1-based position in `Identity` order within the generation.
+    pub ordinal: i64,
+    pub identity: Uuid,
+    pub fingerprint: i64,
+    /// The user's 21-key JSON object, exactly as served.
+    pub body: String,
+}
+
+/// Identity and fingerprint of a stored user: enough to diff two generations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserFingerprint {
+    pub identity: Uuid,
+    pub fingerprint: i64,
+}
+
+/// A consistent slice of the served generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSlice {
+    pub generation: i64,
+    pub total_records: i64,
+    /// Rendered user objects in ordinal order.
+    pub bodies: Vec<String>,
+}
+
+/// A reserved, not yet committed generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationTicket {
+    pub customer: CustomerId,
+    /// The generation served when the ticket was taken; commit requires it to still be served.
+    pub base_generation: i64,
+    pub generation: i64,
+}
+
+/// What a commit records besides the new generation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GenerationCommit {
+    pub user_count: i64,
+    /// Replication state to store atomically with the users (sync engine); `None` for imports.
+    pub sync: Option<domain::SyncState>,
+}
+
+/// An API client. The secret is stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClientRecord {
+    pub id: ClientId,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub secret_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A JWT signing key. The private half is sealed with the installation's secret key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: String,
+    pub private_key_sealed: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Status of a long-running task, with the wire spelling of the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskStatus {
+    InProgress,
+    CompletedSuccess,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "InProgress",
+            Self::CompletedSuccess => "CompletedSuccess",
+            Self::Failed => "Failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "InProgress" => Some(Self::InProgress),
+            "CompletedSuccess" => Some(Self::CompletedSuccess),
+            "Failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a task's execution log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub level: String,
+    pub message: String,
+}
+
+/// A long-running operation (a sync), polled through `GET /api/v2/task/{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    pub id: String,
+    pub customer: Option<CustomerId>,
+    pub kind: String,
+    pub status: TaskStatus,
+    pub details: Vec<String>,
+    pub messages: Vec<TaskMessage>,
+    pub output: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancellation_requested: bool,
+}
+
+/// Who changed what, kept for operators. Never holds secrets or personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub client: Option<ClientId>,
+    pub action: String,
+    pub customer: Option<CustomerId>,
+    pub detail: String,
+}

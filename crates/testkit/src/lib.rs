@@ -1,0 +1,1 @@
+//! testkit (placeholder until its first module lands).
