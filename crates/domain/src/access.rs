@@ -92,8 +92,7 @@ impl Visibility {
     }
 
     pub fn allows(&self, customer: CustomerId, channel_id: Option<i64>) -> bool {
-        self.scope.allows(customer, channel_id)
-            && self.channel_filter.is_none_or(|c| channel_id == Some(c))
+        self.scope.allows(customer, channel_id) && self.channel_filter.is_none_or(|c| channel_id == Some(c))
     }
 }
 
@@ -121,7 +120,10 @@ mod tests {
         let list = Scope::Customers { customers: vec![a] };
         assert!(list.allows(a, None));
         assert!(!list.allows(b, None));
-        let narrowed = Visibility { scope: Scope::Provider, channel_filter: Some(3) };
+        let narrowed = Visibility {
+            scope: Scope::Provider,
+            channel_filter: Some(3),
+        };
         assert!(narrowed.allows(a, Some(3)));
         assert!(!narrowed.allows(a, Some(4)));
     }

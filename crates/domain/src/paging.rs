@@ -129,13 +129,19 @@ mod tests {
     fn seed_example_math() {
         let page = PageRequest::default();
         let env = page.envelope(37);
-        assert_eq!((env.current_page, env.page_size, env.total_pages, env.total_records), (1, 10, 4, 37));
+        assert_eq!(
+            (env.current_page, env.page_size, env.total_pages, env.total_records),
+            (1, 10, 4, 37)
+        );
     }
 
     #[test]
     fn rejects_out_of_range_values() {
         for (n, s) in [("0", "10"), ("-1", "10"), ("abc", "10"), ("1.5", "10")] {
-            assert_eq!(PageRequest::parse(Some(n), Some(s)).unwrap_err().parameter(), "PageNumber");
+            assert_eq!(
+                PageRequest::parse(Some(n), Some(s)).unwrap_err().parameter(),
+                "PageNumber"
+            );
         }
         for s in ["0", "1", "10001", "-5", "x", ""] {
             assert_eq!(PageRequest::parse(None, Some(s)).unwrap_err().parameter(), "PageSize");

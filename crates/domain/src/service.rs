@@ -190,7 +190,9 @@ mod tests {
         assert!(ShortName::parse("ab").is_err());
         assert!(ShortName::parse("abcdefghijklmnop").is_err());
         assert!(ShortName::parse("ac me").is_err());
-        for bad in ["ac.me", "ac/me", "ac\\me", "ac:me", "ac*me", "ac?me", "ac\"me", "ac<me", "ac>me", "ac|me"] {
+        for bad in [
+            "ac.me", "ac/me", "ac\\me", "ac:me", "ac*me", "ac?me", "ac\"me", "ac<me", "ac>me", "ac|me",
+        ] {
             assert_eq!(ShortName::parse(bad).unwrap_err().field, "shortName", "{bad}");
         }
     }

@@ -89,9 +89,8 @@ impl GenerationWriter {
     /// Blocking file I/O: call from a blocking context for large inputs.
     pub fn push(&mut self, row: u64, user: &EndUser) -> Result<(), WriteError> {
         let body = user.render_json();
-        let len = u32::try_from(body.len()).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "user record over 4 GiB")
-        })?;
+        let len = u32::try_from(body.len())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "user record over 4 GiB"))?;
         self.spool.write_all(body.as_bytes())?;
         self.index.push(IndexEntry {
             identity: user.identity,
@@ -114,9 +113,7 @@ impl GenerationWriter {
         sync: Option<domain::SyncState>,
         skip_if_unchanged: bool,
     ) -> Result<ReplaceOutcome, WriteError> {
-        let Self {
-            spool, mut index, ..
-        } = self;
+        let Self { spool, mut index, .. } = self;
         let file = Arc::new(spool.into_inner().map_err(|e| e.into_error())?);
         let index = tokio::task::spawn_blocking(move || {
             index.sort_unstable_by(|a, b| a.identity.cmp(&b.identity).then(a.row.cmp(&b.row)));
@@ -201,8 +198,7 @@ fn read_rows(file: &File, entries: &[IndexEntry], first_ordinal: i64) -> std::io
     for (i, entry) in entries.iter().enumerate() {
         let mut buf = vec![0u8; entry.len as usize];
         file.read_exact_at(&mut buf, entry.offset)?;
-        let body = String::from_utf8(buf)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let body = String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         rows.push(UserRow {
             ordinal: first_ordinal + i as i64,
             identity: entry.identity,
