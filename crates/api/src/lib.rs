@@ -1,1 +1,70 @@
-//! api (placeholder until its first module lands).
+//! rosterd's HTTP edge. `router` lists every route; handlers live in `routes/`, one module per
+//! resource; `caller` authenticates and scopes; `error` maps every failure to problem+json.
+
+pub mod audit;
+pub mod caller;
+pub mod client_admin;
+pub mod error;
+pub mod import;
+pub mod json_body;
+pub mod keyring;
+pub mod openapi;
+pub mod query;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+pub mod sync_port;
+pub mod wire;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use keyring::KeyRing;
+pub use state::{ApiConfig, AppState};
+pub use sync_port::{ConnectionCheck, LaunchError, SyncPort};
+
+use routes::{clients, directory, end_users, health, sync, tasks, token};
+
+/// The `/api` routes, mounted at `/api` and again at `/tenantui/api`.
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v3/customer", get(directory::list_v3))
+        .route(
+            "/v3/customer/{customerGuid}",
+            get(directory::get_v3).patch(directory::patch),
+        )
+        .route(
+            "/v3/customer/{customerGuid}/user",
+            get(end_users::list_users).put(end_users::replace_users),
+        )
+        .route("/v3/customer/{customerGuid}/user/sync", post(sync::start_sync))
+        .route("/v2/customer", get(directory::list_v2).post(directory::create))
+        .route("/v2/customer/{customerGuid}", get(directory::get_v2))
+        .route("/v2/task/{taskId}", get(tasks::get_task))
+        .route("/rosterd/clients", get(clients::list).post(clients::create))
+        .route("/rosterd/clients/{clientId}", delete(clients::revoke))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route_not_found", "no such route; see /openapi.json".into())
+}
+
+/// The whole HTTP surface of rosterd.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api", api_routes())
+        .nest("/tenantui/api", api_routes())
+        .route("/oauth2/v2.0/token", post(token::token))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token_for_tenant))
+        .route("/.well-known/openid-configuration", get(token::openid_configuration))
+        .route("/discovery/v2.0/keys", get(token::jwks))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(health::openapi))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,1 +1,107 @@
-//! store-conformance (placeholder until its first module lands).
+//! The behaviour every rosterd store backend must show, written once against the `Store` trait,
+//! plus helpers that give each test a fresh SQLite file or PostgreSQL database.
+//!
+//! A backend runs the whole suite with one line in its `tests/conformance.rs`:
+//! ```ignore
+//! async fn fixture() -> Option<store_conformance::Fixture> { /* open a fresh store */ }
+//! store_conformance::conformance_tests!(fixture());
+//! ```
+//! Each check becomes its own `#[tokio::test]` (the backend crate needs `tokio` as a
+//! dev-dependency). Checks assert and panic: this is test support code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bench;
+mod claims;
+mod concurrency;
+mod databases;
+mod generations;
+mod records;
+mod sample;
+mod services;
+
+pub use bench::{write_users_bench, BenchReport};
+pub use claims::{claim_and_lease, concurrent_claims_are_exclusive};
+pub use concurrency::concurrent_readers_never_see_mixed_generations;
+pub use databases::{fresh_postgres_url, fresh_sqlite_url, POSTGRES_URL_VAR};
+pub use generations::{
+    begin_generation_numbers_grow, bodies_roundtrip_exactly, commit_applies_sync_state, commit_conflict,
+    discard_refuses_served, duplicate_identity_leaves_data_unchanged, generation_replace_and_diff,
+    large_generation_pages, read_page_windows, skip_if_unchanged, users_after_keyset,
+};
+pub use records::{audit_events_recorded, clients_and_revocation, signing_keys_idempotent, tasks_roundtrip};
+pub use sample::{micros_now, new_service, replace_users, user};
+pub use services::{
+    list_services_visibility, ping_and_backend, services_crud, short_name_conflicts, sync_state_roundtrip,
+};
+
+use store::Store;
+
+/// A store under test, plus whatever must outlive it (the temporary directory of a SQLite file).
+pub struct Fixture {
+    // Declared first so it is dropped (and its pools closed) before the directory goes.
+    store: Box<dyn Store>,
+    _keep: Option<tempfile::TempDir>,
+}
+
+impl Fixture {
+    pub fn new(store: impl Store, keep: Option<tempfile::TempDir>) -> Self {
+        Self {
+            store: Box::new(store),
+            _keep: keep,
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+}
+
+/// Emits one `#[tokio::test]` per check. `$fixture` is an expression evaluated once per test
+/// that yields `Option<Fixture>`; `None` skips the test (the helper that decided so has said why).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fixture:expr) => {
+        $crate::__conformance_tests!(
+            $fixture;
+            ping_and_backend,
+            services_crud,
+            short_name_conflicts,
+            list_services_visibility,
+            sync_state_roundtrip,
+            generation_replace_and_diff,
+            read_page_windows,
+            bodies_roundtrip_exactly,
+            duplicate_identity_leaves_data_unchanged,
+            skip_if_unchanged,
+            commit_conflict,
+            commit_applies_sync_state,
+            begin_generation_numbers_grow,
+            discard_refuses_served,
+            users_after_keyset,
+            large_generation_pages,
+            clients_and_revocation,
+            signing_keys_idempotent,
+            tasks_roundtrip,
+            audit_events_recorded,
+            claim_and_lease,
+            concurrent_claims_are_exclusive,
+            concurrent_readers_never_see_mixed_generations,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($fixture:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                if let Some(fixture) = $fixture.await {
+                    $crate::$check(fixture.store()).await;
+                }
+            }
+        )*
+    };
+}

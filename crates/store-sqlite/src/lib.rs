@@ -1,1 +1,14 @@
-//! store-sqlite (placeholder until its first module lands).
+//! rosterd's embedded store: the `Store` trait on one SQLite file (WAL, one writer connection,
+//! a pool of readers, embedded migrations).
+
+mod clients;
+mod codec;
+mod connect;
+mod error;
+mod leases;
+mod services;
+mod store_impl;
+mod tasks;
+mod users;
+
+pub use connect::SqliteStore;

@@ -1,0 +1,146 @@
+//! The token signing keys of this installation: loaded from the store (shared by every replica),
+//! created on first start, reloaded when a token names a key this process has not seen yet.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use auth::{IssuedToken, SecretKey, SigningKey, TokenError, TokenIssuer};
+use chrono::{DateTime, Utc};
+use domain::ClientId;
+use store::{Store, StoreError};
+
+use crate::error::ApiError;
+
+/// How often an unknown `kid` may trigger a reload from the store.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What tokens say about their issuer.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// `iss`: the public URL clients reach this installation at (the same on every replica).
+    pub issuer: String,
+    pub audience: String,
+    pub lifetime_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+}
+
+pub struct KeyRing {
+    store: Arc<dyn Store>,
+    secret: Arc<SecretKey>,
+    settings: TokenSettings,
+    issuer: RwLock<Arc<TokenIssuer>>,
+    last_reload: Mutex<Instant>,
+}
+
+impl KeyRing {
+    /// Loads the stored keys, creating the first one when there is none.
+    pub async fn load_or_init(
+        store: Arc<dyn Store>,
+        secret: Arc<SecretKey>,
+        settings: TokenSettings,
+    ) -> Result<Self, KeyRingError> {
+        if store.signing_keys().await?.is_empty() {
+            let key = SigningKey::generate();
+            store.insert_signing_key(&key.to_record(&secret, Utc::now())?).await?;
+        }
+        let issuer = build_issuer(store.as_ref(), &secret, &settings).await?;
+        Ok(Self {
+            store,
+            secret,
+            settings,
+            issuer: RwLock::new(Arc::new(issuer)),
+            last_reload: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn current(&self) -> Arc<TokenIssuer> {
+        match self.issuer.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn issue(&self, client: ClientId, now: DateTime<Utc>) -> Result<IssuedToken, ApiError> {
+        Ok(self.current().issue(client, now))
+    }
+
+    /// Verifies a bearer token and returns its client. Authorization is the caller's job.
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, ApiError> {
+        match self.current().verify(token, now) {
+            Ok(verified) => Ok(verified.client_id),
+            Err(TokenError::UnknownKey) if self.reload_allowed() => {
+                // Another replica may have created a key after this process loaded its set.
+                let issuer = build_issuer(self.store.as_ref(), &self.secret, &self.settings)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let issuer = Arc::new(issuer);
+                if let Ok(mut guard) = self.issuer.write() {
+                    *guard = Arc::clone(&issuer);
+                }
+                issuer
+                    .verify(token, now)
+                    .map(|v| v.client_id)
+                    .map_err(|e| ApiError::invalid_token(e.to_string()))
+            }
+            Err(error) => Err(ApiError::invalid_token(error.to_string())),
+        }
+    }
+
+    fn reload_allowed(&self) -> bool {
+        let Ok(mut last) = self.last_reload.lock() else {
+            return false;
+        };
+        if last.elapsed() < RELOAD_INTERVAL {
+            return false;
+        }
+        *last = Instant::now();
+        true
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.current().jwks()
+    }
+
+    pub fn openid_configuration(&self) -> serde_json::Value {
+        self.current().openid_configuration(&self.settings.issuer)
+    }
+
+    /// Seals a secret (a customer's app registration secret) for storage.
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, ApiError> {
+        self.secret.seal(plaintext).map_err(ApiError::internal)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
+        self.secret.open(sealed).map_err(ApiError::internal)
+    }
+
+    /// The installation's secret key (for components that open sealed secrets themselves).
+    pub fn secret_key(&self) -> Arc<SecretKey> {
+        Arc::clone(&self.secret)
+    }
+}
+
+async fn build_issuer(
+    store: &dyn Store,
+    secret: &SecretKey,
+    settings: &TokenSettings,
+) -> Result<TokenIssuer, KeyRingError> {
+    let records = store.signing_keys().await?;
+    let lifetime = u32::try_from(settings.lifetime_secs)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .unwrap_or(NonZeroU32::MIN);
+    Ok(TokenIssuer::from_records(&settings.issuer, &settings.audience, &records, secret)?.with_lifetime(lifetime))
+}

@@ -1,0 +1,404 @@
+//! The service directory: list and read services (V2 and V3 shapes), create a service, and
+//! change its license and secure connection.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use domain::service::{full_name_or_default, secret_hint, validate_full_name};
+use domain::{CustomerId, LicenseType, NewService, Role, Scope, Service, ServicePatch, ShortName, SiteLocation};
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonObject;
+use crate::query::Query;
+use crate::routes::parse_customer_guid;
+use crate::state::AppState;
+use crate::sync_port::ConnectionCheck;
+use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDetailV3};
+
+#[utoipa::path(
+    get, path = "/api/v3/customer", tag = "Services",
+    summary = "Get Services Brief Details (V3)",
+    params(
+        ("allDetails" = Option<bool>, Query, description = "true: detail objects with SiteLocation"),
+        ("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services"),
+    ),
+    responses(
+        (status = 200, description = "Services visible to the caller, by short name", body = [ServiceBriefV3]),
+        (status = 400, description = "Bad query or header", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let all_details = Query::parse(raw.as_deref()).flag("allDetails")?;
+    let services = state.store.list_services(&caller.visibility()).await?;
+    Ok(if all_details {
+        Json(
+            services
+                .iter()
+                .map(|s| ServiceDetailV3::of(s, true))
+                .collect::<Vec<_>>(),
+        )
+        .into_response()
+    } else {
+        Json(services.iter().map(ServiceBriefV3::of).collect::<Vec<_>>()).into_response()
+    })
+}
+
+#[utoipa::path(
+    get, path = "/api/v3/customer/{customerGuid}", tag = "Services",
+    summary = "Get Service Details (V3)",
+    params(
+        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        ("allDetails" = Option<bool>, Query, description = "true: add SiteLocation"),
+    ),
+    responses(
+        (status = 200, description = "The service", body = ServiceDetailV3),
+        (status = 400, description = "Malformed GUID", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_v3(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ServiceDetailV3>> {
+    let id = parse_customer_guid(&guid)?;
+    let all_details = Query::parse(raw.as_deref()).flag("allDetails")?;
+    let service = caller.visible_service(&state, id).await?;
+    Ok(Json(ServiceDetailV3::of(&service, all_details)))
+}
+
+#[utoipa::path(
+    get, path = "/api/v2/customer", tag = "Services",
+    summary = "Get Customers Brief Details (V2)",
+    params(("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services")),
+    responses(
+        (status = 200, description = "Services visible to the caller, by short name", body = [CustomerBriefV2]),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<CustomerBriefV2>>> {
+    let services = state.store.list_services(&caller.visibility()).await?;
+    Ok(Json(services.iter().map(CustomerBriefV2::of).collect()))
+}
+
+#[utoipa::path(
+    get, path = "/api/v2/customer/{customerGuid}", tag = "Services",
+    summary = "Get Customer Details (V2)",
+    params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
+    responses(
+        (status = 200, description = "The service", body = CustomerDetailV2),
+        (status = 400, description = "Malformed GUID", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_v2(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guid): Path<String>,
+) -> ApiResult<Json<CustomerDetailV2>> {
+    let id = parse_customer_guid(&guid)?;
+    let service = caller.visible_service(&state, id).await?;
+    Ok(Json(CustomerDetailV2::of(&service)))
+}
+
+fn license_from(value: i64, field: &str) -> Result<LicenseType, ApiError> {
+    LicenseType::try_from(value).map_err(|e| ApiError::invalid_field(field, e.to_string()))
+}
+
+/// Parses the create body. Field names are the reference's (camelCase); `licenseType`,
+/// `licensedUsersCount` and `msDefaultDomain` are rosterd extensions (the original creates
+/// Hosted Essentials only, which stays the default).
+fn new_service_from(body: &JsonObject, caller: &Caller) -> Result<NewService, ApiError> {
+    let short_raw = body
+        .string("shortName")?
+        .ok_or_else(|| ApiError::invalid_field("shortName", "shortName is required"))?;
+    let short_name = ShortName::parse(&short_raw).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let full_name = full_name_or_default(body.string("fullName")?.as_deref(), &short_name)
+        .map_err(|e| ApiError::invalid_field("fullName", e.message))?;
+    let license_type = match body.integer("licenseType")? {
+        Some(v) => license_from(v, "licenseType")?,
+        None => LicenseType::HostedEssentials,
+    };
+    let licensed_users_count = body.integer("licensedUsersCount")?;
+    if licensed_users_count.is_some_and(|n| n < 0) {
+        return Err(ApiError::invalid_field(
+            "licensedUsersCount",
+            "licensedUsersCount must not be negative",
+        ));
+    }
+    let mut channel_id = body.integer("channelId")?;
+    match &caller.scope {
+        Scope::Provider => {}
+        Scope::Channel { channel_id: mine } => {
+            if channel_id.is_some_and(|c| c != *mine) {
+                return Err(ApiError::invalid_field(
+                    "channelId",
+                    format!("this client may only create services in channel {mine}"),
+                ));
+            }
+            channel_id = Some(*mine);
+        }
+        Scope::Customers { .. } => {
+            return Err(ApiError::InsufficientRole {
+                needed: "a provider- or channel-scoped client".into(),
+                has: "a customer-scoped client".into(),
+            })
+        }
+    }
+    let site_locations = match body.object("siteLocation")? {
+        None => Vec::new(),
+        Some(site) => vec![SiteLocation {
+            id: 1,
+            name: short_name.as_str().to_string(),
+            sbc_id: site.integer("sbcId")?,
+            sbc_deployment_state: None,
+            sbc_configuration_type: None,
+        }],
+    };
+    Ok(NewService {
+        id: CustomerId::new_random(),
+        short_name,
+        full_name,
+        license_type,
+        licensed_users_count,
+        channel_id,
+        ovoc_customer_type: body.string("ovocCustomerType")?,
+        tenant_id: body.guid("msTenantId")?,
+        default_domain: body.string("msDefaultDomain")?,
+        site_locations,
+    })
+}
+
+#[utoipa::path(
+    post, path = "/api/v2/customer", tag = "Services",
+    summary = "Create a service",
+    request_body(content = crate::openapi::CreateServiceDoc, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; Location names the new service", body = ServiceDetailV3),
+        (status = 400, description = "A field is invalid (named in `field`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The client cannot create services", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The short name is taken", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    caller.require(Role::Operator)?;
+    let body = JsonObject::parse(&body)?;
+    let new = new_service_from(&body, &caller)?;
+    let service = state.store.create_service(&new).await.map_err(|e| match e {
+        store::StoreError::Conflict(_) => ApiError::Conflict {
+            code: "short_name_taken",
+            message: format!("a service with short name '{}' already exists", new.short_name.as_str()),
+        },
+        other => other.into(),
+    })?;
+    crate::audit::record(
+        &state,
+        Some(caller.client),
+        "service.create",
+        Some(service.id),
+        format!("short name {}", service.short_name),
+    )
+    .await;
+    let mut response = (StatusCode::CREATED, Json(ServiceDetailV3::of(&service, true))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v3/customer/{}", service.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Hosted (0-2) and Operator Connect (3-5) are different products: a license can move within
+/// its family, never across it.
+fn license_change_allowed(from: LicenseType, to: LicenseType) -> bool {
+    (from.code() <= 2) == (to.code() <= 2)
+}
+
+fn invalid_license() -> ApiError {
+    ApiError::bad_request(
+        "invalid_license_type",
+        Some("licenseType".to_string()),
+        "Invalid change for License Type!",
+    )
+}
+
+fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(raw, "%m/%d/%Y %I:%M:%S %p")
+        .map(|naive| naive.and_utc())
+        .map_err(|_| {
+            ApiError::invalid_field(
+                "clientSecretExpirationDate",
+                "clientSecretExpirationDate must be RFC 3339 (2027-02-18T08:39:26Z) or M/D/YYYY h:mm:ss AM",
+            )
+        })
+}
+
+#[utoipa::path(
+    patch, path = "/api/v3/customer/{customerGuid}", tag = "Services",
+    summary = "Change license and secure connection",
+    description = "Changes full name, license, licensed count, tenant id and app registration. Setting connection fields validates them by requesting a token from the customer's tenant; the outcome is in `Replication.connectionValid` and `connectionMessage`.",
+    params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
+    request_body(content = crate::openapi::PatchServiceDoc, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed service", body = ServiceDetailV3),
+        (status = 400, description = "A field is invalid, or `Invalid change for License Type!`", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The client's role cannot write", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guid): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ServiceDetailV3>> {
+    let id = parse_customer_guid(&guid)?;
+    caller.require(Role::Operator)?;
+    let service = caller.visible_service(&state, id).await?;
+    let body = JsonObject::parse(&body)?;
+
+    let mut patch = ServicePatch::default();
+    if let Some(name) = body.string("customerFullName")? {
+        patch.full_name = Some(
+            validate_full_name(name.trim())
+                .map_err(|e| ApiError::invalid_field("customerFullName", e.message))?
+                .to_string(),
+        );
+    }
+    if body.has("licenseType") {
+        let to = body
+            .integer("licenseType")
+            .map_err(|_| invalid_license())?
+            .ok_or_else(invalid_license)?;
+        let to = LicenseType::try_from(to).map_err(|_| invalid_license())?;
+        if !license_change_allowed(service.license_type, to) {
+            return Err(invalid_license());
+        }
+        patch.license_type = Some(to);
+    }
+    if let Some(count) = body.integer("licensedUsersCount")? {
+        if count < 0 {
+            return Err(ApiError::invalid_field(
+                "licensedUsersCount",
+                "licensedUsersCount must not be negative",
+            ));
+        }
+        patch.licensed_users_count = Some(count);
+    }
+    patch.tenant_id = body.guid("msTenantId")?;
+    patch.default_domain = body.string("msDefaultDomain")?;
+    patch.app_client_id = body.string("applicationClientId")?.map(|s| s.trim().to_string());
+    let secret = body.string("applicationClientSecret")?;
+    if let Some(secret) = &secret {
+        if secret.is_empty() {
+            return Err(ApiError::invalid_field(
+                "applicationClientSecret",
+                "applicationClientSecret must not be empty",
+            ));
+        }
+        patch.app_client_secret_sealed = Some(state.keys.seal(secret.as_bytes())?);
+        patch.app_client_secret_hint = Some(secret_hint(secret));
+    }
+    if let Some(raw) = body.string("clientSecretExpirationDate")? {
+        patch.secret_expires_at = Some(parse_expiry(&raw)?);
+    }
+    let connection_touched = patch.tenant_id.is_some() || patch.app_client_id.is_some() || secret.is_some();
+
+    let mut updated = state.store.update_service(id, &patch).await?;
+    if connection_touched {
+        updated = check_connection(&state, updated, secret.as_deref()).await?;
+    }
+    crate::audit::record(
+        &state,
+        Some(caller.client),
+        "service.patch",
+        Some(id),
+        changed_fields(&body),
+    )
+    .await;
+    Ok(Json(ServiceDetailV3::of(&updated, true)))
+}
+
+fn changed_fields(body: &JsonObject) -> String {
+    let names = [
+        "customerFullName",
+        "licenseType",
+        "licensedUsersCount",
+        "msTenantId",
+        "msDefaultDomain",
+        "applicationClientId",
+        "applicationClientSecret",
+        "clientSecretExpirationDate",
+    ];
+    let changed: Vec<&str> = names.into_iter().filter(|n| body.has(n)).collect();
+    format!("changed {}", changed.join(", "))
+}
+
+/// Proves a (possibly partly) new secure connection by requesting a token, and records the
+/// outcome in the service's replication state. A refusal is the operator's to fix, not a 500.
+async fn check_connection(state: &AppState, service: Service, new_secret: Option<&str>) -> ApiResult<Service> {
+    let Some(sync) = &state.sync else {
+        return Ok(service);
+    };
+    let (Some(tenant), Some(client_id)) = (service.tenant_id, service.app_client_id.clone()) else {
+        return Ok(service);
+    };
+    let secret = match new_secret {
+        Some(s) => s.to_string(),
+        None => match &service.app_client_secret_sealed {
+            Some(sealed) => String::from_utf8(state.keys.open(sealed)?).map_err(ApiError::internal)?,
+            None => return Ok(service),
+        },
+    };
+    let (ok, message) = match sync.check_connection(tenant, &client_id, &secret).await {
+        ConnectionCheck::Ok => (true, "token obtained from the customer's tenant".to_string()),
+        ConnectionCheck::Refused(m) => (false, format!("the customer's tenant refused the credentials: {m}")),
+        ConnectionCheck::Unreachable(m) => (false, format!("the customer's tenant could not be reached: {m}")),
+    };
+    let mut sync_state = service.sync.clone();
+    sync_state.connection_ok = Some(ok);
+    sync_state.connection_message = Some(message);
+    state.store.update_sync_state(service.id, &sync_state).await?;
+    Ok(Service {
+        sync: sync_state,
+        ..service
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn license_moves_within_its_family() {
+        use LicenseType::*;
+        assert!(license_change_allowed(HostedEssentials, HostedPro));
+        assert!(license_change_allowed(OcEssentialsPlus, OcPro));
+        assert!(!license_change_allowed(HostedPro, OcPro));
+        assert!(!license_change_allowed(OcEssentials, HostedEssentialsPlus));
+    }
+
+    #[test]
+    fn expiry_formats() {
+        assert!(parse_expiry("2027-02-18T08:39:26Z").is_ok());
+        assert!(parse_expiry("2/18/2027 8:39:26 AM").is_ok());
+        assert!(parse_expiry("tomorrow").is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! `POST /api/v3/customer/{customerGuid}/user/sync`: start a replication from Microsoft Graph now.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::Role;
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::query::Query;
+use crate::routes::end_users::require_user_list;
+use crate::routes::parse_customer_guid;
+use crate::state::AppState;
+use crate::sync_port::LaunchError;
+
+#[utoipa::path(
+    post, path = "/api/v3/customer/{customerGuid}/user/sync", tag = "End users",
+    summary = "Start a sync from Microsoft Graph",
+    description = "Answers the task id as a bare JSON string (like the Live Platform's long operations); poll it with GET /api/v2/task/{taskId}. `full=true` ignores the stored delta link and reads the whole tenant.",
+    params(
+        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        ("full" = Option<bool>, Query, description = "Full reconciliation instead of a delta round"),
+    ),
+    responses(
+        (status = 202, description = "Started; Location names the task", body = String),
+        (status = 400, description = "Unsupported service type or no secure connection", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The client's role cannot write", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "A sync of this customer is already running", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "This process runs no sync engine", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start_sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let customer = parse_customer_guid(&guid)?;
+    caller.require(Role::Operator)?;
+    let full = Query::parse(raw.as_deref()).flag("full")?;
+    let service = caller.visible_service(&state, customer).await?;
+    require_user_list(&service)?;
+    if !service.has_secure_connection() {
+        return Err(ApiError::bad_request(
+            "no_secure_connection",
+            None,
+            "this service has no secure connection: set msTenantId, applicationClientId and applicationClientSecret \
+             with PATCH /api/v3/customer/{customerGuid} first",
+        ));
+    }
+    let sync = state
+        .sync
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("this rosterd process runs no sync engine".into()))?;
+    let task = sync
+        .start(customer, full, Some(caller.client))
+        .await
+        .map_err(|e| match e {
+            LaunchError::AlreadyRunning(task) => ApiError::Conflict {
+                code: "sync_in_progress",
+                message: format!("a sync of this customer is already running: task {task}"),
+            },
+            LaunchError::Failed(m) => ApiError::internal(m),
+        })?;
+    crate::audit::record(
+        &state,
+        Some(caller.client),
+        "users.sync",
+        Some(customer),
+        format!("task {task}, full={full}"),
+    )
+    .await;
+    let mut response = (StatusCode::ACCEPTED, Json(task.clone())).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v2/task/{task}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

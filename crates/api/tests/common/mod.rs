@@ -1,0 +1,236 @@
+//! Test harness for the API: the real router over a real store (SQLite in a temporary
+//! directory, or a fresh PostgreSQL database), with helpers for clients, services and users.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use api::keyring::TokenSettings;
+use api::{ApiConfig, AppState, KeyRing};
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use chrono::Utc;
+use domain::{CustomerId, EndUser, LicenseType, NewService, Role, Scope, ServicePatch, ShortName};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use store::{GenerationWriter, Store};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub admin: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> Option<Self> {
+        Self::with_config(backend, ApiConfig::default()).await
+    }
+
+    pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
+        let (store, dir): (Arc<dyn Store>, _) = match backend {
+            Backend::Sqlite => {
+                let (dir, url) = store_conformance::fresh_sqlite_url().await;
+                (
+                    Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
+                    Some(dir),
+                )
+            }
+            Backend::Postgres => {
+                let url = store_conformance::fresh_postgres_url().await?;
+                (Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()), None)
+            }
+        };
+        let secret = Arc::new(auth::SecretKey::generate());
+        let settings = TokenSettings {
+            issuer: "http://rosterd.test".into(),
+            audience: "api://rosterd".into(),
+            lifetime_secs: 3600,
+        };
+        let keys = Arc::new(
+            KeyRing::load_or_init(Arc::clone(&store), secret, settings)
+                .await
+                .unwrap(),
+        );
+        let state = AppState {
+            store,
+            keys,
+            config: Arc::new(config),
+            sync: None,
+        };
+        let router = api::router(state.clone());
+        let mut app = Self {
+            state,
+            router,
+            admin: String::new(),
+            _dir: dir,
+        };
+        app.admin = app.token_for(Role::Admin, Scope::Provider).await;
+        Some(app)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    /// A new client with this role and scope, and a token for it.
+    pub async fn token_for(&self, role: Role, scope: Scope) -> String {
+        let created = api::client_admin::create_client(self.store(), "test", role, scope)
+            .await
+            .unwrap();
+        self.token_of(&created.client_id)
+    }
+
+    pub fn token_of(&self, client_id: &str) -> String {
+        self.state
+            .keys
+            .issue(client_id.parse().unwrap(), Utc::now())
+            .unwrap()
+            .access_token
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Some(&self.admin.clone()), &[], Body::empty())
+            .await
+    }
+
+    pub async fn get_as(&self, token: &str, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Some(token), &[], Body::empty()).await
+    }
+
+    pub async fn put_users(&self, customer: CustomerId, content_type: &str, body: impl Into<Body>) -> Reply {
+        let uri = format!("/api/v3/customer/{customer}/user");
+        self.send(
+            Method::PUT,
+            &uri,
+            Some(&self.admin.clone()),
+            &[("content-type", content_type)],
+            body.into(),
+        )
+        .await
+    }
+
+    /// A service straight in the store; `connected` gives it tenant id and app registration.
+    pub async fn service(&self, short: &str, license: i64, connected: bool, channel: Option<i64>) -> CustomerId {
+        let id = CustomerId::new_random();
+        let new = NewService {
+            id,
+            short_name: ShortName::parse(short).unwrap(),
+            full_name: format!("{short} Inc"),
+            license_type: LicenseType::try_from(license).unwrap(),
+            licensed_users_count: Some(50),
+            channel_id: channel,
+            ovoc_customer_type: None,
+            tenant_id: connected.then_some(domain::samples::DEMO_TENANT),
+            default_domain: None,
+            site_locations: Vec::new(),
+        };
+        self.store().create_service(&new).await.unwrap();
+        if connected {
+            let patch = ServicePatch {
+                app_client_id: Some("11111111-2222-4333-8444-555555555555".into()),
+                app_client_secret_sealed: Some(self.state.keys.seal(b"abc~secret").unwrap()),
+                app_client_secret_hint: Some("abc".into()),
+                ..ServicePatch::default()
+            };
+            self.store().update_service(id, &patch).await.unwrap();
+        }
+        id
+    }
+
+    /// Loads users straight through the generation writer.
+    pub async fn load(&self, customer: CustomerId, users: &[EndUser]) {
+        let mut writer = GenerationWriter::new().unwrap();
+        for (i, user) in users.iter().enumerate() {
+            writer.push(i as u64 + 1, user).unwrap();
+        }
+        writer.commit(self.store(), customer, None, false).await.unwrap();
+    }
+}
+
+/// `n` synthetic users with a tag in their name (to tell generations apart).
+pub fn users(n: usize, tag: &str) -> Vec<EndUser> {
+    (0..n)
+        .map(|i| {
+            let mut user = EndUser::new(uuid::Uuid::from_u128(
+                0x1000_0000_0000_4000_8000_0000_0000_0000 + (i as u128) * 7919,
+            ));
+            user.web_name = Some(format!("{tag} user {i}"));
+            user.user_principal_name = Some(format!("user{i}@example.test"));
+            user
+        })
+        .collect()
+}
+
+/// Runs a test body against SQLite and PostgreSQL (PostgreSQL when the test database URL is set).
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::new($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::new($crate::common::Backend::Postgres).await else { return };
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}

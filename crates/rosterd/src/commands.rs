@@ -1,0 +1,88 @@
+//! The one-shot subcommands: client administration, import, migrate.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use domain::import::ImportFormat;
+use domain::{ClientId, CustomerId, Role};
+
+use crate::cli::ClientAction;
+use crate::serve::Installation;
+
+pub async fn client(installation: &Installation, action: ClientAction) -> anyhow::Result<()> {
+    let store = installation.store.as_ref();
+    match action {
+        ClientAction::Create {
+            name,
+            role,
+            customers,
+            channel,
+        } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let customers = customers
+                .iter()
+                .map(|c| c.parse::<CustomerId>().map_err(|e| anyhow::anyhow!("--customer: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let scope = api::client_admin::scope_from(customers, channel);
+            let created = api::client_admin::create_client(store, &name, role, scope).await?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+        }
+        ClientAction::List => {
+            let clients = store.list_clients().await?;
+            let views: Vec<_> = clients.iter().map(api::client_admin::ClientView::of).collect();
+            println!("{}", serde_json::to_string_pretty(&views)?);
+        }
+        ClientAction::Revoke { client_id } => {
+            let id: ClientId = client_id.parse().map_err(|e| anyhow::anyhow!("client id: {e}"))?;
+            store
+                .revoke_client(id, Utc::now())
+                .await
+                .with_context(|| format!("revoking client {id}"))?;
+            eprintln!("client {id} revoked; its tokens no longer work");
+        }
+    }
+    Ok(())
+}
+
+pub async fn import(
+    installation: &Installation,
+    customer: &str,
+    format: Option<&str>,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let format = match format.map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("json") => Some(ImportFormat::Json),
+        Some("csv") => Some(ImportFormat::Csv),
+        Some(other) => bail!("--format must be json or csv; got '{other}'"),
+    };
+    let service = installation
+        .store
+        .get_service(customer)
+        .await?
+        .with_context(|| format!("customer {customer} does not exist"))?;
+    if !service.license_type.has_end_users() {
+        bail!(
+            "service type {} has no end-user list: its users are managed in the customer's Teams admin center",
+            service.license_type
+        );
+    }
+    let reader: Box<dyn Read + Send> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
+    };
+    eprintln!("reading users for customer {customer} ...");
+    let writer = tokio::task::spawn_blocking(move || api::import::ingest_blocking(format, reader))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
+    eprintln!("parsed {} users; committing ...", writer.len());
+    let summary = api::import::commit(installation.store.as_ref(), customer, writer)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Wiring for the server: open the store, load keys, build the router, serve until a signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use api::keyring::TokenSettings;
+use api::{ApiConfig, AppState, KeyRing};
+use store::Store;
+use tokio::net::TcpListener;
+
+use crate::backend::open_store;
+use crate::cli::{ServeArgs, StoreArgs};
+
+/// The audience of tokens this server issues, like an Entra app id URI.
+pub const AUDIENCE: &str = "api://rosterd";
+
+/// Store and keys, ready for any command that needs them.
+pub struct Installation {
+    pub store: Arc<dyn Store>,
+    pub secret_key: Arc<auth::SecretKey>,
+}
+
+impl Installation {
+    pub async fn open(args: &StoreArgs) -> anyhow::Result<Self> {
+        let store = open_store(&args.database).await?;
+        let secret_key = auth::SecretKey::load_or_create(&args.secret_key_file)
+            .with_context(|| format!("loading the secret key file {}", args.secret_key_file.display()))?;
+        Ok(Self {
+            store,
+            secret_key: Arc::new(secret_key),
+        })
+    }
+
+    pub async fn key_ring(&self, public_url: &str, serve: &ServeArgs) -> anyhow::Result<Arc<KeyRing>> {
+        let settings = TokenSettings {
+            issuer: public_url.to_string(),
+            audience: AUDIENCE.to_string(),
+            lifetime_secs: serve.token_lifetime_secs,
+        };
+        let keys = KeyRing::load_or_init(Arc::clone(&self.store), Arc::clone(&self.secret_key), settings)
+            .await
+            .context("loading token signing keys")?;
+        Ok(Arc::new(keys))
+    }
+}
+
+/// The configured public URL, else the address actually bound (so port 0 works).
+pub fn public_url(serve: &ServeArgs, bound: SocketAddr) -> String {
+    serve
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"))
+        .trim_end_matches('/')
+        .to_string()
+}
+
+pub fn app_state(installation: &Installation, keys: Arc<KeyRing>, serve: &ServeArgs) -> AppState {
+    AppState {
+        store: Arc::clone(&installation.store),
+        keys,
+        config: Arc::new(ApiConfig {
+            max_import_bytes: serve.max_import_bytes,
+        }),
+        sync: None,
+    }
+}
+
+/// Binds first, so a caller can print the address before serving.
+pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))
+}
+
+/// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+pub async fn run(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let app = api::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

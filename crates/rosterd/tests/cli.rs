@@ -1,0 +1,265 @@
+//! The real binary, end to end: the README quick start (`rosterd demo`) prints a request that
+//! works; clients, import and serve work from the command line; SIGTERM stops gracefully.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn rosterd(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
+    cmd.current_dir(dir)
+        .env("ROSTERD_DATABASE_URL", format!("sqlite://{}/rosterd.db", dir.display()))
+        .env("ROSTERD_SECRET_KEY_FILE", dir.join("rosterd.key"))
+        .env("ROSTERD_LOG", "warn");
+    cmd
+}
+
+/// Reads stdout lines until `pred` matches one, collecting all of them.
+fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String> {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "process ended before printing the expected line; got {lines:?}");
+        let done = pred(&line);
+        lines.push(line.trim_end().to_string());
+        if done {
+            return lines;
+        }
+    }
+}
+
+fn stop(mut child: Child) {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("rosterd did not stop within 10 s of SIGTERM");
+}
+
+/// Pulls `'Bearer TOKEN'` and the URL out of the printed curl line.
+fn parse_curl(line: &str) -> (String, String) {
+    let token = line
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    let url = line.rsplit(" '").next().unwrap().trim_end_matches('\'').to_string();
+    (token, url)
+}
+
+#[tokio::test]
+async fn demo_prints_a_request_that_returns_the_seed_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = rosterd(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = read_until(&mut child, |l| l.contains("/oauth2/v2.0/token"));
+    let curl = lines
+        .iter()
+        .find(|l| l.starts_with("curl -s -H 'Authorization: Bearer"))
+        .unwrap();
+    let (token, url) = parse_curl(curl);
+    let http = reqwest::Client::new();
+    let reply = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    let expected: serde_json::Value = serde_json::from_str(domain::samples::SEED_PAGE).unwrap();
+    assert_eq!(body, expected);
+    assert_eq!(
+        serde_json::to_string(&body).unwrap(),
+        serde_json::to_string(&expected).unwrap(),
+        "key order"
+    );
+
+    // The printed token request works too.
+    let token_line = lines
+        .iter()
+        .find(|l| l.contains("grant_type=client_credentials"))
+        .unwrap();
+    let id = token_line
+        .split("client_id=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let secret = token_line
+        .split("client_secret=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let token_url = token_line.rsplit(' ').next().unwrap();
+    let reply = http
+        .post(token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    stop(child);
+
+    // Running the demo again reuses the customer and still serves the seed page.
+    let mut again = rosterd(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = read_until(&mut again, |l| l.contains("/oauth2/v2.0/token"));
+    let (token, url) = parse_curl(lines.iter().find(|l| l.starts_with("curl -s -H")).unwrap());
+    let body: serde_json::Value = http
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, expected);
+    stop(again);
+}
+
+#[tokio::test]
+async fn clients_import_and_serve_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = rosterd(dir.path()).arg("migrate").output().unwrap();
+    assert!(migrate.status.success());
+
+    // The demo creates a customer; stop it and work on that customer offline.
+    let mut demo = rosterd(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut demo, |l| l.contains("/oauth2/v2.0/token"));
+    stop(demo);
+    let customer = "3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f";
+
+    let created = rosterd(dir.path())
+        .args(["client", "create", "--name", "ops", "--role", "Operator"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    let listed = rosterd(dir.path()).args(["client", "list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains(&id));
+    assert!(!listed.contains(&secret), "secrets are never listed");
+    let bad_role = rosterd(dir.path())
+        .args(["client", "create", "--name", "x", "--role", "Boss"])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("role"));
+
+    let csv = dir.path().join("users.csv");
+    let mut file = std::fs::File::create(&csv).unwrap();
+    writeln!(file, "Identity,DisplayName,UserPrincipalName,InterpretedUserType").unwrap();
+    writeln!(
+        file,
+        "aaaaaaaa-0000-4000-8000-000000000001,One,one@contoso.test,PureOnlineTeamsOnlyUser"
+    )
+    .unwrap();
+    writeln!(
+        file,
+        "aaaaaaaa-0000-4000-8000-000000000002,Two,two@contoso.test,PureOnlineUserWithNoService"
+    )
+    .unwrap();
+    drop(file);
+    let import = rosterd(dir.path())
+        .args(["import", "--customer", customer])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&import.stdout).unwrap();
+    assert_eq!(summary["total"], 2);
+    assert_eq!(summary["removed"], 37);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"[{"Identity":"nope"}]"#).unwrap();
+    let rejected = rosterd(dir.path())
+        .args(["import", "--customer", customer])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!rejected.status.success());
+    assert!(String::from_utf8_lossy(&rejected.stderr).contains("Identity"));
+
+    let mut serve = rosterd(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ROSTERD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = {
+        let mut reader = BufReader::new(serve.stderr.as_mut().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+    };
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{base}/oauth2/v2.0/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let page: serde_json::Value = http
+        .get(format!("{base}/tenantui/api/v3/customer/{customer}/user"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["totalRecords"], 2);
+    assert_eq!(page["data"][0]["WebName"], "One");
+
+    let revoke = rosterd(dir.path()).args(["client", "revoke", &id]).output().unwrap();
+    assert!(revoke.status.success());
+    let after = http
+        .get(format!("{base}/api/v3/customer/{customer}/user"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    stop(serve);
+}

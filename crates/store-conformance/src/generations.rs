@@ -1,0 +1,378 @@
+//! Checks of the end-user generations: the writer end to end, page windows, compare-and-set
+//! commits, discarding, keyset scans.
+
+use domain::{CustomerId, EndUser};
+use store::{GenerationCommit, GenerationTicket, PageSlice, ReplaceOutcome, Store, StoreError, UserRow, WriteError};
+use uuid::Uuid;
+
+use crate::sample::{busy_sync_state, new_service, rendered_in_order, replace_users, user};
+
+/// Users `range` tagged `tag`, in an order unlike identity order.
+fn users(range: std::ops::Range<u64>, tag: &str) -> Vec<EndUser> {
+    let mut list: Vec<EndUser> = range.map(|n| user(n, tag)).collect();
+    // Interleave from both ends so the push order is neither sorted nor reverse-sorted.
+    let mut mixed = Vec::with_capacity(list.len());
+    while !list.is_empty() {
+        mixed.push(list.remove(0));
+        if let Some(last) = list.pop() {
+            mixed.push(last);
+        }
+    }
+    mixed
+}
+
+async fn page(store: &dyn Store, id: CustomerId, first: i64, limit: i64) -> PageSlice {
+    store.read_page(id, first, limit).await.unwrap().expect("service exists")
+}
+
+fn counts(o: &ReplaceOutcome) -> (i64, i64, i64, i64, i64) {
+    (o.total, o.added, o.changed, o.removed, o.unchanged)
+}
+
+pub async fn generation_replace_and_diff(store: &dyn Store) {
+    let service = store.create_service(&new_service("gens")).await.unwrap();
+    let first = users(0..30, "Sales");
+    let outcome = replace_users(store, service.id, &first, None, false).await.unwrap();
+    assert!(outcome.committed);
+    assert_eq!(counts(&outcome), (30, 30, 0, 0, 0));
+    assert!(outcome.generation > 0);
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!((stored.generation, stored.user_count), (outcome.generation, 30));
+
+    let slice = page(store, service.id, 1, 100).await;
+    assert_eq!(slice.generation, outcome.generation);
+    assert_eq!(slice.total_records, 30);
+    assert_eq!(slice.bodies, rendered_in_order(&first));
+
+    // Second set: drop 0..5, change 5..12, keep 12..30, add 100..104.
+    let mut second: Vec<EndUser> = users(12..30, "Sales");
+    second.extend(users(5..12, "Marketing"));
+    second.extend(users(100..104, "Sales"));
+    second.reverse();
+    let again = replace_users(store, service.id, &second, None, false).await.unwrap();
+    assert!(again.committed);
+    assert_eq!(counts(&again), (29, 4, 7, 5, 18));
+    assert!(again.generation > outcome.generation);
+    let slice = page(store, service.id, 1, 100).await;
+    assert_eq!(slice.generation, again.generation);
+    assert_eq!(slice.total_records, 29);
+    assert_eq!(slice.bodies, rendered_in_order(&second));
+
+    // The replaced generation is gone; the new one is intact and in identity order.
+    assert!(store.fingerprints(service.id, outcome.generation).await.unwrap().is_empty());
+    assert!(store.users_after(service.id, outcome.generation, 0, 100).await.unwrap().is_empty());
+    let prints = store.fingerprints(service.id, again.generation).await.unwrap();
+    let mut expected: Vec<(Uuid, i64)> = second
+        .iter()
+        .map(|u| (u.identity, EndUser::fingerprint_of(&u.render_json())))
+        .collect();
+    expected.sort();
+    assert_eq!(prints.iter().map(|p| (p.identity, p.fingerprint)).collect::<Vec<_>>(), expected);
+
+    // An empty set is a valid replacement.
+    let emptied = replace_users(store, service.id, &[], None, false).await.unwrap();
+    assert_eq!(counts(&emptied), (0, 0, 0, 29, 0));
+    let slice = page(store, service.id, 1, 10).await;
+    assert_eq!((slice.generation, slice.total_records), (emptied.generation, 0));
+    assert!(slice.bodies.is_empty());
+    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().user_count, 0);
+}
+
+pub async fn read_page_windows(store: &dyn Store) {
+    assert_eq!(store.read_page(CustomerId::new_random(), 1, 10).await.unwrap(), None);
+
+    let service = store.create_service(&new_service("pages")).await.unwrap();
+    let empty = page(store, service.id, 1, 10).await;
+    assert_eq!(
+        empty,
+        PageSlice {
+            generation: 0,
+            total_records: 0,
+            bodies: vec![]
+        }
+    );
+
+    let list = users(0..25, "Support");
+    let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
+    let all = rendered_in_order(&list);
+    for (first, limit, range) in [
+        (1, 10, 0..10),
+        (11, 10, 10..20),
+        (21, 10, 20..25),
+        (26, 10, 25..25),
+        (1000, 10, 25..25),
+        (1, 25, 0..25),
+        (1, 10_000, 0..25),
+        (5, 1, 4..5),
+        (25, 2, 24..25),
+    ] {
+        let slice = page(store, service.id, first, limit).await;
+        assert_eq!(slice.generation, outcome.generation, "page {first}+{limit}");
+        assert_eq!(slice.total_records, 25, "page {first}+{limit}");
+        assert_eq!(slice.bodies, all[range].to_vec(), "page {first}+{limit}");
+    }
+}
+
+pub async fn bodies_roundtrip_exactly(store: &dyn Store) {
+    let service = store.create_service(&new_service("bytes")).await.unwrap();
+    let mut odd = vec![user(1, "Ünïcödé — 日本語 🚀"), user(2, "quote \" backslash \\ tab \t newline \n")];
+    let mut long = user(3, &"x".repeat(20_000));
+    long.web_name = Some("NUL-free but control \u{1} char".to_string());
+    odd.push(long);
+    let mut empty = user(4, "");
+    empty.department = None;
+    empty.line_uri = None;
+    empty.is_managed = Some(true);
+    empty.ps_count = -7;
+    odd.push(empty);
+    replace_users(store, service.id, &odd, None, false).await.unwrap();
+    let slice = page(store, service.id, 1, 10).await;
+    assert_eq!(slice.bodies, rendered_in_order(&odd));
+    for body in &slice.bodies {
+        let parsed: EndUser = serde_json::from_str(body).unwrap();
+        assert!(odd.contains(&parsed));
+    }
+}
+
+pub async fn duplicate_identity_leaves_data_unchanged(store: &dyn Store) {
+    let service = store.create_service(&new_service("dupes")).await.unwrap();
+    let original = users(0..10, "Sales");
+    let committed = replace_users(store, service.id, &original, None, false).await.unwrap();
+    let before = page(store, service.id, 1, 100).await;
+
+    let mut bad = users(20..30, "Other");
+    bad.insert(3, user(25, "Other twin"));
+    let error = replace_users(store, service.id, &bad, None, false).await.unwrap_err();
+    match error {
+        WriteError::DuplicateIdentity {
+            identity,
+            first_row,
+            second_row,
+        } => {
+            assert_eq!(identity, user(25, "").identity);
+            assert!(first_row < second_row, "{first_row} < {second_row}");
+            assert!(second_row == 4 || first_row == 4, "row 4 is one of the pair");
+        }
+        other => panic!("expected DuplicateIdentity, got {other}"),
+    }
+    assert_eq!(page(store, service.id, 1, 100).await, before);
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!((stored.generation, stored.user_count), (committed.generation, 10));
+}
+
+pub async fn skip_if_unchanged(store: &dyn Store) {
+    let service = store.create_service(&new_service("skipper")).await.unwrap();
+    let list = users(0..10, "Ops");
+    // The very first set always commits, even when empty of differences to "nothing".
+    let first = replace_users(store, service.id, &list, None, true).await.unwrap();
+    assert!(first.committed);
+    assert_eq!(counts(&first), (10, 10, 0, 0, 0));
+
+    let state = busy_sync_state(60);
+    let mut reordered = list.clone();
+    reordered.reverse();
+    let skipped = replace_users(store, service.id, &reordered, Some(state.clone()), true)
+        .await
+        .unwrap();
+    assert!(!skipped.committed);
+    assert_eq!(skipped.generation, first.generation);
+    assert_eq!(counts(&skipped), (10, 0, 0, 0, 10));
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!(stored.generation, first.generation);
+    assert_eq!(stored.sync, state, "sync state is stored even when nothing is committed");
+    assert_eq!(page(store, service.id, 1, 100).await.bodies, rendered_in_order(&list));
+
+    let forced = replace_users(store, service.id, &list, None, false).await.unwrap();
+    assert!(forced.committed);
+    assert!(forced.generation > first.generation);
+    assert_eq!(counts(&forced), (10, 0, 0, 0, 10));
+    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().sync, state);
+
+    // A real difference commits despite skip_if_unchanged.
+    let mut changed = list.clone();
+    changed[0].department = Some("Moved".to_string());
+    let moved = replace_users(store, service.id, &changed, None, true).await.unwrap();
+    assert!(moved.committed);
+    assert_eq!(counts(&moved), (10, 0, 1, 0, 9));
+}
+
+/// Rows for a ticket written directly, without the writer.
+fn rows_for(list: &[EndUser]) -> Vec<UserRow> {
+    let mut sorted: Vec<&EndUser> = list.iter().collect();
+    sorted.sort_by_key(|u| u.identity);
+    sorted
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let body = u.render_json();
+            UserRow {
+                ordinal: i as i64 + 1,
+                identity: u.identity,
+                fingerprint: EndUser::fingerprint_of(&body),
+                body,
+            }
+        })
+        .collect()
+}
+
+pub async fn commit_conflict(store: &dyn Store) {
+    let service = store.create_service(&new_service("racers")).await.unwrap();
+    let a = store.begin_generation(service.id).await.unwrap();
+    let b = store.begin_generation(service.id).await.unwrap();
+    assert_eq!((a.base_generation, b.base_generation), (0, 0));
+    assert!(b.generation > a.generation && a.generation > 0);
+
+    let rows_a = rows_for(&users(0..5, "A"));
+    let rows_b = rows_for(&users(10..17, "B"));
+    store.append_users(&a, &rows_a).await.unwrap();
+    store.append_users(&b, &rows_b).await.unwrap();
+    store
+        .commit_generation(&a, &GenerationCommit { user_count: 5, sync: None })
+        .await
+        .unwrap();
+    let lost = store
+        .commit_generation(&b, &GenerationCommit { user_count: 7, sync: Some(busy_sync_state(0)) })
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
+
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!((stored.generation, stored.user_count), (a.generation, 5));
+    assert_eq!(stored.sync, domain::SyncState::default(), "a failed commit stores no sync state");
+    let slice = page(store, service.id, 1, 100).await;
+    assert_eq!(slice.bodies, rows_a.iter().map(|r| r.body.clone()).collect::<Vec<_>>());
+    store.discard_generation(service.id, b.generation).await.unwrap();
+    assert!(store.users_after(service.id, b.generation, 0, 100).await.unwrap().is_empty());
+
+    let nobody = CustomerId::new_random();
+    let missing = store.begin_generation(nobody).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let ghost = GenerationTicket {
+        customer: nobody,
+        base_generation: 0,
+        generation: 1,
+    };
+    let missing = store.commit_generation(&ghost, &GenerationCommit::default()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+pub async fn commit_applies_sync_state(store: &dyn Store) {
+    let service = store.create_service(&new_service("synced")).await.unwrap();
+    let state = busy_sync_state(120);
+    let outcome = replace_users(store, service.id, &users(0..3, "X"), Some(state.clone()), false)
+        .await
+        .unwrap();
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!(stored.sync, state);
+    assert_eq!((stored.generation, stored.user_count), (outcome.generation, 3));
+
+    // A commit without sync state leaves the stored one alone.
+    replace_users(store, service.id, &users(0..4, "X"), None, false).await.unwrap();
+    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    assert_eq!(stored.sync, state);
+    assert_eq!(stored.user_count, 4);
+}
+
+pub async fn begin_generation_numbers_grow(store: &dyn Store) {
+    let service = store.create_service(&new_service("counter")).await.unwrap();
+    let mut last = 0;
+    for _ in 0..3 {
+        let ticket = store.begin_generation(service.id).await.unwrap();
+        assert_eq!(ticket.customer, service.id);
+        assert_eq!(ticket.base_generation, 0);
+        assert!(ticket.generation > last);
+        last = ticket.generation;
+    }
+    let ticket = store.begin_generation(service.id).await.unwrap();
+    let rows = rows_for(&users(0..2, "N"));
+    store.append_users(&ticket, &rows).await.unwrap();
+    store
+        .commit_generation(&ticket, &GenerationCommit { user_count: 2, sync: None })
+        .await
+        .unwrap();
+    let next = store.begin_generation(service.id).await.unwrap();
+    assert_eq!(next.base_generation, ticket.generation);
+    assert!(next.generation > ticket.generation);
+    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().generation, ticket.generation);
+    // Tickets of one service do not affect another.
+    let other = store.create_service(&new_service("counter2")).await.unwrap();
+    assert_eq!(store.begin_generation(other.id).await.unwrap().base_generation, 0);
+}
+
+pub async fn discard_refuses_served(store: &dyn Store) {
+    let service = store.create_service(&new_service("keeper")).await.unwrap();
+    let list = users(0..8, "Keep");
+    let served = replace_users(store, service.id, &list, None, false).await.unwrap();
+    let refused = store.discard_generation(service.id, served.generation).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(page(store, service.id, 1, 100).await.bodies, rendered_in_order(&list));
+
+    // An abandoned ticket's rows can be discarded.
+    let abandoned = store.begin_generation(service.id).await.unwrap();
+    store.append_users(&abandoned, &rows_for(&users(50..60, "Gone"))).await.unwrap();
+    assert_eq!(store.users_after(service.id, abandoned.generation, 0, 100).await.unwrap().len(), 10);
+    store.discard_generation(service.id, abandoned.generation).await.unwrap();
+    assert!(store.users_after(service.id, abandoned.generation, 0, 100).await.unwrap().is_empty());
+    assert_eq!(page(store, service.id, 1, 100).await.total_records, 8);
+
+    // Discarding a generation that has no rows is fine; an unknown service is not.
+    store.discard_generation(service.id, 9_999).await.unwrap();
+    let missing = store.discard_generation(CustomerId::new_random(), 1).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+
+    // After a replacement the old generation is discardable (the writer already did it).
+    let next = replace_users(store, service.id, &users(0..3, "New"), None, false).await.unwrap();
+    store.discard_generation(service.id, served.generation).await.unwrap();
+    assert!(store.users_after(service.id, served.generation, 0, 100).await.unwrap().is_empty());
+    let refused = store.discard_generation(service.id, next.generation).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(page(store, service.id, 1, 100).await.total_records, 3);
+}
+
+pub async fn users_after_keyset(store: &dyn Store) {
+    let service = store.create_service(&new_service("keyset")).await.unwrap();
+    let list = users(0..50, "Keyset");
+    let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
+    let expected = rows_for(&list);
+
+    let mut collected = Vec::new();
+    let mut after = 0;
+    loop {
+        let rows = store.users_after(service.id, outcome.generation, after, 7).await.unwrap();
+        assert!(rows.len() <= 7);
+        let Some(last) = rows.last() else { break };
+        after = last.ordinal;
+        collected.extend(rows);
+    }
+    assert_eq!(collected, expected);
+    assert!(store.users_after(service.id, outcome.generation, 0, 0).await.unwrap().is_empty());
+    assert!(store.users_after(service.id, outcome.generation, 50, 10).await.unwrap().is_empty());
+    assert_eq!(store.users_after(service.id, outcome.generation, 48, 10).await.unwrap(), expected[48..].to_vec());
+}
+
+pub async fn large_generation_pages(store: &dyn Store) {
+    // More rows than one writer batch and than one SQLite statement, so batching seams show.
+    const N: u64 = 5_003;
+    let service = store.create_service(&new_service("large")).await.unwrap();
+    let list = users(0..N, "Bulk");
+    let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
+    assert_eq!(counts(&outcome), (N as i64, N as i64, 0, 0, 0));
+    let all = rendered_in_order(&list);
+    for (first, limit) in [(1i64, 10i64), (995, 10), (1995, 10), (1999, 4), (4001, 1000), (5001, 10), (5003, 1)] {
+        let slice = page(store, service.id, first, limit).await;
+        let start = (first - 1) as usize;
+        let end = (start + limit as usize).min(all.len());
+        assert_eq!(slice.total_records, N as i64);
+        assert_eq!(slice.bodies, all[start..end].to_vec(), "page {first}+{limit}");
+    }
+    let prints = store.fingerprints(service.id, outcome.generation).await.unwrap();
+    assert_eq!(prints.len(), N as usize);
+    assert!(prints.windows(2).all(|w| w[0].identity < w[1].identity));
+
+    // Replace with a shifted set: the diff must see every kind of change at scale.
+    let mut shifted = users(1_000..N + 1_000, "Bulk");
+    shifted[0].department = Some("Changed".to_string());
+    let again = replace_users(store, service.id, &shifted, None, false).await.unwrap();
+    assert_eq!(counts(&again), (N as i64, 1_000, 1, 1_000, N as i64 - 1_001));
+    let slice = page(store, service.id, N as i64 - 2, 10).await;
+    assert_eq!(slice.bodies, rendered_in_order(&shifted)[N as usize - 3..].to_vec());
+}

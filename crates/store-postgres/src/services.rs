@@ -1,0 +1,215 @@
+//! The services table: creating, reading, listing (with visibility in SQL), patching, and the
+//! replication state stored next to each service.
+
+use chrono::Utc;
+use domain::access::{Scope, Visibility};
+use domain::{CustomerId, LicenseType, NewService, Service, ServicePatch, SyncState};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::Postgres;
+use store::{StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::codec::{from_json, get, to_json};
+use crate::connect::PgStore;
+use crate::error::{db_error, is_unique_violation, is_unique_violation_on};
+
+/// Every column a `Service` is read from, in one place so all queries agree.
+pub(crate) const SERVICE_COLUMNS: &str = "id, short_name, full_name, license_type, \
+    licensed_users_count, channel_id, ovoc_customer_type, tenant_id, default_domain, app_client_id, \
+    app_client_secret_sealed, app_client_secret_hint, secret_expires_at, site_locations, generation, \
+    user_count, created_at, sync_delta_link, sync_last_attempt_at, sync_last_success_at, \
+    sync_last_full_sync_at, sync_last_error, sync_consecutive_failures, sync_next_sync_at, \
+    sync_connection_ok, sync_connection_message";
+
+pub(crate) fn service_from_row(row: &PgRow) -> StoreResult<Service> {
+    let license: i64 = get(row, "license_type")?;
+    let sites: String = get(row, "site_locations")?;
+    Ok(Service {
+        id: CustomerId(get(row, "id")?),
+        short_name: get(row, "short_name")?,
+        full_name: get(row, "full_name")?,
+        license_type: LicenseType::try_from(license)
+            .map_err(|e| StoreError::Corrupt(format!("services.license_type: {e}")))?,
+        licensed_users_count: get(row, "licensed_users_count")?,
+        channel_id: get(row, "channel_id")?,
+        ovoc_customer_type: get(row, "ovoc_customer_type")?,
+        tenant_id: get(row, "tenant_id")?,
+        default_domain: get(row, "default_domain")?,
+        app_client_id: get(row, "app_client_id")?,
+        app_client_secret_sealed: get(row, "app_client_secret_sealed")?,
+        app_client_secret_hint: get(row, "app_client_secret_hint")?,
+        secret_expires_at: get(row, "secret_expires_at")?,
+        site_locations: from_json(&sites, "services.site_locations")?,
+        generation: get(row, "generation")?,
+        user_count: get(row, "user_count")?,
+        created_at: get(row, "created_at")?,
+        sync: SyncState {
+            delta_link: get(row, "sync_delta_link")?,
+            last_attempt_at: get(row, "sync_last_attempt_at")?,
+            last_success_at: get(row, "sync_last_success_at")?,
+            last_full_sync_at: get(row, "sync_last_full_sync_at")?,
+            last_error: get(row, "sync_last_error")?,
+            consecutive_failures: get(row, "sync_consecutive_failures")?,
+            next_sync_at: get(row, "sync_next_sync_at")?,
+            connection_ok: get(row, "sync_connection_ok")?,
+            connection_message: get(row, "sync_connection_message")?,
+        },
+    })
+}
+
+/// The `SET` list that writes a whole `SyncState`, with its parameters starting at `${first}`.
+pub(crate) fn sync_state_assignments(first: usize) -> String {
+    let columns = [
+        "sync_delta_link",
+        "sync_last_attempt_at",
+        "sync_last_success_at",
+        "sync_last_full_sync_at",
+        "sync_last_error",
+        "sync_consecutive_failures",
+        "sync_next_sync_at",
+        "sync_connection_ok",
+        "sync_connection_message",
+    ];
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds a `SyncState` in the order of [`sync_state_assignments`].
+pub(crate) fn bind_sync_state<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    state: &'q SyncState,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(state.delta_link.as_deref())
+        .bind(state.last_attempt_at)
+        .bind(state.last_success_at)
+        .bind(state.last_full_sync_at)
+        .bind(state.last_error.as_deref())
+        .bind(state.consecutive_failures)
+        .bind(state.next_sync_at)
+        .bind(state.connection_ok)
+        .bind(state.connection_message.as_deref())
+}
+
+impl PgStore {
+    pub(crate) async fn create_service_impl(&self, new: &NewService) -> StoreResult<Service> {
+        let sql = format!(
+            "INSERT INTO services (id, short_name, full_name, license_type, licensed_users_count, \
+             channel_id, ovoc_customer_type, tenant_id, default_domain, site_locations, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {SERVICE_COLUMNS}"
+        );
+        let sites = to_json(&new.site_locations)?;
+        let row = sqlx::query(&sql)
+            .bind(new.id.0)
+            .bind(new.short_name.as_str())
+            .bind(&new.full_name)
+            .bind(new.license_type.code())
+            .bind(new.licensed_users_count)
+            .bind(new.channel_id)
+            .bind(new.ovoc_customer_type.as_deref())
+            .bind(new.tenant_id)
+            .bind(new.default_domain.as_deref())
+            .bind(sites)
+            .bind(Utc::now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation_on(&e, "short_name") {
+                    StoreError::Conflict(format!(
+                        "shortName '{}' is already in use",
+                        new.short_name.as_str()
+                    ))
+                } else if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("id {} is already in use", new.id))
+                } else {
+                    db_error(e)
+                }
+            })?;
+        service_from_row(&row)
+    }
+
+    pub(crate) async fn get_service_impl(&self, id: CustomerId) -> StoreResult<Option<Service>> {
+        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(service_from_row).transpose()
+    }
+
+    pub(crate) async fn list_services_impl(&self, visibility: &Visibility) -> StoreResult<Vec<Service>> {
+        let (scope_channel, scope_customers): (Option<i64>, Option<Vec<Uuid>>) = match &visibility.scope {
+            Scope::Provider => (None, None),
+            Scope::Channel { channel_id } => (Some(*channel_id), None),
+            Scope::Customers { customers } => (None, Some(customers.iter().map(|c| c.0).collect())),
+        };
+        // Ordered like SQLite's BINARY collation of lower() so both backends list alike.
+        let sql = format!(
+            "SELECT {SERVICE_COLUMNS} FROM services \
+             WHERE ($1::bigint IS NULL OR channel_id = $1) \
+               AND ($2::uuid[] IS NULL OR id = ANY($2)) \
+               AND ($3::bigint IS NULL OR channel_id = $3) \
+             ORDER BY lower(short_name) COLLATE \"C\", short_name COLLATE \"C\""
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope_channel)
+            .bind(scope_customers)
+            .bind(visibility.channel_filter)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(service_from_row).collect()
+    }
+
+    pub(crate) async fn update_service_impl(&self, id: CustomerId, patch: &ServicePatch) -> StoreResult<Service> {
+        let sql = format!(
+            "UPDATE services SET \
+               full_name = COALESCE($2, full_name), \
+               license_type = COALESCE($3, license_type), \
+               licensed_users_count = COALESCE($4, licensed_users_count), \
+               tenant_id = COALESCE($5, tenant_id), \
+               default_domain = COALESCE($6, default_domain), \
+               app_client_id = COALESCE($7, app_client_id), \
+               app_client_secret_sealed = COALESCE($8, app_client_secret_sealed), \
+               app_client_secret_hint = COALESCE($9, app_client_secret_hint), \
+               secret_expires_at = COALESCE($10, secret_expires_at) \
+             WHERE id = $1 RETURNING {SERVICE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(patch.full_name.as_deref())
+            .bind(patch.license_type.map(LicenseType::code))
+            .bind(patch.licensed_users_count)
+            .bind(patch.tenant_id)
+            .bind(patch.default_domain.as_deref())
+            .bind(patch.app_client_id.as_deref())
+            .bind(patch.app_client_secret_sealed.as_deref())
+            .bind(patch.app_client_secret_hint.as_deref())
+            .bind(patch.secret_expires_at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        match row {
+            Some(row) => service_from_row(&row),
+            None => Err(StoreError::NotFound(format!("service {id}"))),
+        }
+    }
+
+    pub(crate) async fn update_sync_state_impl(&self, id: CustomerId, state: &SyncState) -> StoreResult<()> {
+        let sql = format!("UPDATE services SET {} WHERE id = $1", sync_state_assignments(2));
+        let done = bind_sync_state(sqlx::query(&sql).bind(id.0), state)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("service {id}")));
+        }
+        Ok(())
+    }
+}

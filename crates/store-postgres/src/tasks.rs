@@ -1,0 +1,109 @@
+//! Long-running task records and the audit trail.
+
+use domain::CustomerId;
+use sqlx::postgres::PgRow;
+use store::{AuditEvent, StoreError, StoreResult, TaskRecord, TaskStatus};
+use uuid::Uuid;
+
+use crate::codec::{from_json, get, to_json};
+use crate::connect::PgStore;
+use crate::error::{db_error, is_unique_violation};
+
+fn task_from_row(row: &PgRow) -> StoreResult<TaskRecord> {
+    let status: String = get(row, "status")?;
+    let details: String = get(row, "details")?;
+    let messages: String = get(row, "messages")?;
+    let output: String = get(row, "output")?;
+    Ok(TaskRecord {
+        id: get(row, "id")?,
+        customer: get::<Option<Uuid>>(row, "customer_id")?.map(CustomerId),
+        kind: get(row, "kind")?,
+        status: TaskStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("tasks.status: unknown '{status}'")))?,
+        details: from_json(&details, "tasks.details")?,
+        messages: from_json(&messages, "tasks.messages")?,
+        output: from_json(&output, "tasks.output")?,
+        created_at: get(row, "created_at")?,
+        completed_at: get(row, "completed_at")?,
+        cancellation_requested: get(row, "cancellation_requested")?,
+    })
+}
+
+impl PgStore {
+    pub(crate) async fn create_task_impl(&self, task: &TaskRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tasks (id, customer_id, kind, status, details, messages, output, \
+             created_at, completed_at, cancellation_requested) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&task.id)
+        .bind(task.customer.map(|c| c.0))
+        .bind(&task.kind)
+        .bind(task.status.as_str())
+        .bind(to_json(&task.details)?)
+        .bind(to_json(&task.messages)?)
+        .bind(to_json(&task.output)?)
+        .bind(task.created_at)
+        .bind(task.completed_at)
+        .bind(task.cancellation_requested)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("task id {} is already in use", task.id))
+            } else {
+                db_error(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    pub(crate) async fn update_task_impl(&self, task: &TaskRecord) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = $2, details = $3, messages = $4, output = $5, \
+             completed_at = $6, cancellation_requested = $7 WHERE id = $1",
+        )
+        .bind(&task.id)
+        .bind(task.status.as_str())
+        .bind(to_json(&task.details)?)
+        .bind(to_json(&task.messages)?)
+        .bind(to_json(&task.output)?)
+        .bind(task.completed_at)
+        .bind(task.cancellation_requested)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("task {}", task.id)));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn get_task_impl(&self, id: &str) -> StoreResult<Option<TaskRecord>> {
+        let row = sqlx::query(
+            "SELECT id, customer_id, kind, status, details, messages, output, created_at, \
+             completed_at, cancellation_requested FROM tasks WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    pub(crate) async fn record_audit_impl(&self, event: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, client_id, action, customer_id, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.at)
+        .bind(event.client.map(|c| c.0))
+        .bind(&event.action)
+        .bind(event.customer.map(|c| c.0))
+        .bind(&event.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}

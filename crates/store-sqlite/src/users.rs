@@ -1,0 +1,292 @@
+//! End users by generation: consistent page reads, the writer's reserve / append / commit /
+//! discard cycle, and the keyset scans used for diffs and exports.
+
+use std::sync::OnceLock;
+
+use domain::CustomerId;
+use futures::TryStreamExt;
+use sqlx::Row;
+use store::{GenerationCommit, GenerationTicket, PageSlice, StoreError, StoreResult, UserFingerprint, UserRow};
+
+use crate::codec::{get, guid, parse_guid};
+use crate::connect::SqliteStore;
+use crate::error::db_error;
+use crate::services::{bind_sync_state, sync_state_assignments};
+
+/// Rows per INSERT: four parameters each plus two shared ones stays far below SQLite's limit
+/// of 32,766 bound parameters, while long statements amortise per-statement overhead.
+const ROWS_PER_INSERT: usize = 1_000;
+/// Rows removed per statement when discarding an old generation, so that a large delete does
+/// not hold the write lock for seconds at a time.
+const DELETE_BATCH: i64 = 20_000;
+
+/// `INSERT ... VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?1, ?2, ?7, ...)` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(120 + rows * 32);
+    sql.push_str(
+        "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) VALUES ",
+    );
+    for i in 0..rows {
+        let p = 3 + i * 4;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(?1,?2,?{},?{},?{},?{})", p, p + 1, p + 2, p + 3));
+    }
+    sql
+}
+
+fn full_insert_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| insert_sql(ROWS_PER_INSERT))
+}
+
+impl SqliteStore {
+    pub(crate) async fn read_page_impl(
+        &self,
+        id: CustomerId,
+        first_ordinal: i64,
+        limit: i64,
+    ) -> StoreResult<Option<PageSlice>> {
+        // One statement, hence one read snapshot: the generation, the total and the rows
+        // always belong together even while a writer commits.
+        let last_ordinal = first_ordinal.saturating_add(limit.saturating_sub(1));
+        let rows = sqlx::query(
+            "SELECT s.generation, s.user_count, u.body \
+             FROM services AS s \
+             LEFT JOIN end_users AS u \
+               ON u.customer_id = s.id AND u.generation = s.generation \
+              AND u.ordinal BETWEEN ?2 AND ?3 \
+             WHERE s.id = ?1 \
+             ORDER BY u.ordinal",
+        )
+        .bind(guid(id.0))
+        .bind(first_ordinal)
+        .bind(last_ordinal)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_error)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let generation: i64 = get(first, "generation")?;
+        let total_records: i64 = get(first, "user_count")?;
+        let mut bodies = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(body) = get::<Option<String>>(row, "body")? {
+                bodies.push(body);
+            }
+        }
+        Ok(Some(PageSlice {
+            generation,
+            total_records,
+            bodies,
+        }))
+    }
+
+    pub(crate) async fn begin_generation_impl(&self, id: CustomerId) -> StoreResult<GenerationTicket> {
+        let row = sqlx::query(
+            "UPDATE services SET next_generation = max(next_generation, generation) + 1 \
+             WHERE id = ?1 RETURNING generation, next_generation",
+        )
+        .bind(guid(id.0))
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
+        Ok(GenerationTicket {
+            customer: id,
+            base_generation: get(&row, "generation")?,
+            generation: get(&row, "next_generation")?,
+        })
+    }
+
+    pub(crate) async fn fingerprints_impl(&self, id: CustomerId, generation: i64) -> StoreResult<Vec<UserFingerprint>> {
+        // Ordinals are dense in identity order, so the primary key yields identity order.
+        let customer = guid(id.0);
+        let mut stream = sqlx::query(
+            "SELECT identity, fingerprint FROM end_users \
+             WHERE customer_id = ?1 AND generation = ?2 ORDER BY ordinal",
+        )
+        .bind(&customer)
+        .bind(generation)
+        .fetch(&self.readers);
+        let mut out = Vec::new();
+        while let Some(row) = stream.try_next().await.map_err(db_error)? {
+            let identity: &str = row.try_get("identity").map_err(db_error)?;
+            out.push(UserFingerprint {
+                identity: parse_guid(identity, "end_users.identity")?,
+                fingerprint: get(&row, "fingerprint")?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn users_after_impl(
+        &self,
+        id: CustomerId,
+        generation: i64,
+        after_ordinal: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<UserRow>> {
+        let rows = sqlx::query(
+            "SELECT ordinal, identity, fingerprint, body FROM end_users \
+             WHERE customer_id = ?1 AND generation = ?2 AND ordinal > ?3 \
+             ORDER BY ordinal LIMIT ?4",
+        )
+        .bind(guid(id.0))
+        .bind(generation)
+        .bind(after_ordinal)
+        .bind(limit.max(0))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let identity: String = get(row, "identity")?;
+                Ok(UserRow {
+                    ordinal: get(row, "ordinal")?,
+                    identity: parse_guid(&identity, "end_users.identity")?,
+                    fingerprint: get(row, "fingerprint")?,
+                    body: get(row, "body")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn append_users_impl(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let customer = guid(ticket.customer.0);
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let partial;
+            let sql = if chunk.len() == ROWS_PER_INSERT {
+                full_insert_sql()
+            } else {
+                partial = insert_sql(chunk.len());
+                partial.as_str()
+            };
+            let mut query = sqlx::query(sql).bind(&customer).bind(ticket.generation);
+            for row in chunk {
+                query = query
+                    .bind(row.ordinal)
+                    .bind(guid(row.identity))
+                    .bind(row.fingerprint)
+                    .bind(row.body.as_str());
+            }
+            query.execute(&mut *tx).await.map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    pub(crate) async fn commit_generation_impl(
+        &self,
+        ticket: &GenerationTicket,
+        commit: &GenerationCommit,
+    ) -> StoreResult<()> {
+        // A single UPDATE is its own transaction: the compare-and-set on the served generation,
+        // the new count and the replication state land together or not at all.
+        let customer = guid(ticket.customer.0);
+        let done = match &commit.sync {
+            Some(state) => {
+                let sql = format!(
+                    "UPDATE services SET generation = ?3, user_count = ?4, {} \
+                     WHERE id = ?1 AND generation = ?2",
+                    sync_state_assignments(5)
+                );
+                let query = sqlx::query(&sql)
+                    .bind(&customer)
+                    .bind(ticket.base_generation)
+                    .bind(ticket.generation)
+                    .bind(commit.user_count);
+                bind_sync_state(query, state).execute(&self.writer).await
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE services SET generation = ?3, user_count = ?4 \
+                     WHERE id = ?1 AND generation = ?2",
+                )
+                .bind(&customer)
+                .bind(ticket.base_generation)
+                .bind(ticket.generation)
+                .bind(commit.user_count)
+                .execute(&self.writer)
+                .await
+            }
+        }
+        .map_err(db_error)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.served_generation(&customer).await? {
+            None => Err(StoreError::NotFound(format!("service {}", ticket.customer))),
+            Some(served) => Err(StoreError::Conflict(format!(
+                "generation {} of service {} was based on generation {}, but generation {served} \
+                 has been committed since",
+                ticket.generation, ticket.customer, ticket.base_generation
+            ))),
+        }
+    }
+
+    pub(crate) async fn discard_generation_impl(&self, id: CustomerId, generation: i64) -> StoreResult<()> {
+        let customer = guid(id.0);
+        let served = self
+            .served_generation(&customer)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
+        if generation == served {
+            return Err(refuse_served(id, generation));
+        }
+        if generation < served {
+            // Generations only grow, so an older one can never be served again: delete it in
+            // slices and let other writers in between.
+            loop {
+                let done = sqlx::query(
+                    "DELETE FROM end_users WHERE rowid IN (SELECT rowid FROM end_users \
+                     WHERE customer_id = ?1 AND generation = ?2 LIMIT ?3)",
+                )
+                .bind(&customer)
+                .bind(generation)
+                .bind(DELETE_BATCH)
+                .execute(&self.writer)
+                .await
+                .map_err(db_error)?;
+                if done.rows_affected() == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        // A newer generation could be committed concurrently: check and delete under the
+        // write lock.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let served: Option<i64> = sqlx::query_scalar("SELECT generation FROM services WHERE id = ?1")
+            .bind(&customer)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if served == Some(generation) {
+            return Err(refuse_served(id, generation));
+        }
+        sqlx::query("DELETE FROM end_users WHERE customer_id = ?1 AND generation = ?2")
+            .bind(&customer)
+            .bind(generation)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn served_generation(&self, customer: &str) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT generation FROM services WHERE id = ?1")
+            .bind(customer)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_error)
+    }
+}
+
+fn refuse_served(id: CustomerId, generation: i64) -> StoreError {
+    StoreError::Conflict(format!("generation {generation} of service {id} is being served"))
+}
