@@ -2,9 +2,12 @@
 
 pub mod access;
 pub mod end_user;
+pub mod graph_mapping;
 pub mod ids;
+pub mod import;
 pub mod license;
 pub mod paging;
+pub mod samples;
 pub mod service;
 
 pub use access::{Role, Scope, Visibility};

@@ -1,1 +1,5 @@
-//! testkit (placeholder until its first module lands).
+//! rosterd's test kit: fakes and fixtures shared by the crates' integration tests.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod fake_graph;

@@ -1,0 +1,539 @@
+//! The client: one shared HTTP connection pool and token cache, and per-tenant handles that
+//! read Graph page by page.
+
+use std::fmt;
+use std::sync::Arc;
+
+use domain::graph_mapping::{GraphUser, TeamsUserConfiguration, UserDelta, USER_SELECT};
+use reqwest::header::ACCEPT;
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::backoff::retry_after;
+use crate::config::GraphConfig;
+use crate::credentials::TenantCredentials;
+use crate::error::{GraphError, Resource};
+use crate::observer::{GraphEvent, GraphObserver, NoopObserver, RetryReason};
+use crate::pager::Pager;
+use crate::retry::{Attempts, Failure};
+use crate::sleeper::{Sleeper, TokioSleeper};
+use crate::token::TokenCache;
+
+/// Graph error codes that mean a delta link can no longer be used.
+const DELTA_EXPIRED_CODES: [&str; 2] = ["syncStateNotFound", "resyncRequired"];
+/// Longest Graph error message kept in an error.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: GraphConfig,
+    /// `graph_url` without a trailing slash.
+    pub(crate) graph_prefix: String,
+    pub(crate) graph_origin: url::Origin,
+    /// `login_url` without a trailing slash.
+    pub(crate) login_prefix: String,
+    /// `{graph_url}/.default`: the scope host follows the Graph host (national clouds).
+    pub(crate) scope: String,
+    pub(crate) tokens: TokenCache,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+}
+
+/// A Microsoft Graph client shared by every tenant: one connection pool, one token cache.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("graph_url", &self.inner.graph_prefix)
+            .field("login_url", &self.inner.login_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphClient {
+    /// A client that really waits between attempts.
+    pub fn new(config: GraphConfig) -> Result<Self, GraphError> {
+        Self::with_sleeper(config, Arc::new(TokioSleeper))
+    }
+
+    /// A client that waits through `sleeper` (tests record waits instead of sleeping).
+    pub fn with_sleeper(
+        config: GraphConfig,
+        sleeper: Arc<dyn Sleeper>,
+    ) -> Result<Self, GraphError> {
+        let graph = parse_base("graph_url", &config.graph_url)?;
+        let login = parse_base("login_url", &config.login_url)?;
+        if !(1..=999).contains(&config.users_page_size) {
+            return Err(GraphError::Config("users_page_size must be 1..=999".into()));
+        }
+        if config.configurations_page_size == Some(0) {
+            return Err(GraphError::Config(
+                "configurations_page_size must be at least 1".into(),
+            ));
+        }
+        if config.request_timeout.is_zero() {
+            return Err(GraphError::Config(
+                "request_timeout must be positive".into(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(
+                config
+                    .request_timeout
+                    .min(std::time::Duration::from_secs(15)),
+            )
+            // A redirect could carry the bearer token elsewhere; Graph does not redirect these.
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls()
+            .build()
+            .map_err(|e| GraphError::Config(format!("HTTP client: {e}")))?;
+        let graph_prefix = graph.as_str().trim_end_matches('/').to_string();
+        let login_prefix = login.as_str().trim_end_matches('/').to_string();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                scope: format!("{graph_prefix}/.default"),
+                graph_origin: graph.origin(),
+                graph_prefix,
+                login_prefix,
+                config,
+                tokens: TokenCache::default(),
+                sleeper,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &GraphConfig {
+        &self.inner.config
+    }
+
+    /// A handle for one customer tenant, reporting to no observer until `with_observer`.
+    pub fn tenant(&self, credentials: TenantCredentials) -> TenantClient {
+        TenantClient {
+            inner: self.inner.clone(),
+            credentials: Arc::new(credentials),
+            observer: Arc::new(NoopObserver),
+        }
+    }
+}
+
+fn parse_base(name: &str, text: &str) -> Result<Url, GraphError> {
+    let url = Url::parse(text.trim()).map_err(|e| GraphError::Config(format!("{name}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(GraphError::Config(format!("{name} must be an http(s) URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(GraphError::Config(format!(
+            "{name} must not carry a query or fragment"
+        )));
+    }
+    Ok(url)
+}
+
+/// Graph for one customer tenant. Cheap to clone; clones share the token cache.
+#[derive(Clone)]
+pub struct TenantClient {
+    inner: Arc<Inner>,
+    credentials: Arc<TenantCredentials>,
+    observer: Arc<dyn GraphObserver>,
+}
+
+impl fmt::Debug for TenantClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantClient")
+            .field("tenant_id", &self.credentials.tenant_id)
+            .field("client_id", &self.credentials.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The envelope of a Graph collection page.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawPage {
+    #[serde(rename = "@odata.nextLink", default)]
+    pub(crate) next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub(crate) delta_link: Option<String>,
+    pub(crate) value: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+enum PageStep {
+    Done(RawPage),
+    Retry(Failure),
+    /// Graph refused the token (401): fetch a new one once, else fail with the error.
+    RefreshToken(GraphError),
+}
+
+impl TenantClient {
+    /// Reports this handle's events (and its pagers') to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn GraphObserver>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    pub fn credentials(&self) -> &TenantCredentials {
+        &self.credentials
+    }
+
+    /// Checks the secure connection: requests a new token now, bypassing the cache. A refusal
+    /// is `GraphError::Token` with Entra's `error` and `error_description`.
+    pub async fn validate(&self) -> Result<(), GraphError> {
+        self.inner
+            .token(&self.credentials, self.observer.as_ref(), true)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /v1.0/users` with the mapped properties, `$top` from the config, following
+    /// `@odata.nextLink`.
+    pub fn users(&self) -> Pager<GraphUser> {
+        let url = format!(
+            "{}/v1.0/users?$select={}&$top={}",
+            self.inner.graph_prefix,
+            USER_SELECT.join(","),
+            self.inner.config.users_page_size
+        );
+        Pager::start(self.clone(), Resource::Users, Url::parse(&url))
+    }
+
+    /// `GET /v1.0/users/delta`: a full round from scratch when `delta_link` is `None`, else the
+    /// changes since the round that returned `delta_link`. The last page carries the next
+    /// `@odata.deltaLink`. A link that does not belong to the configured Graph (e.g. stored
+    /// before a move to a national cloud) counts as expired: `GraphError::DeltaExpired`.
+    pub fn users_delta(&self, delta_link: Option<&str>) -> Pager<UserDelta> {
+        match delta_link {
+            None => {
+                let url = format!(
+                    "{}/v1.0/users/delta?$select={}",
+                    self.inner.graph_prefix,
+                    USER_SELECT.join(",")
+                );
+                Pager::start(self.clone(), Resource::UsersDelta, Url::parse(&url))
+            }
+            Some(link) => match self.own_link(Resource::UsersDelta, link) {
+                Ok(url) => Pager::start(self.clone(), Resource::UsersDelta, Ok(url)),
+                Err(_) => Pager::expired(self.clone()),
+            },
+        }
+    }
+
+    /// `GET /v1.0/admin/teams/userConfigurations`, following `@odata.nextLink`.
+    pub fn user_configurations(&self) -> Pager<TeamsUserConfiguration> {
+        let mut url = format!(
+            "{}/v1.0/admin/teams/userConfigurations",
+            self.inner.graph_prefix
+        );
+        if let Some(top) = self.inner.config.configurations_page_size {
+            url.push_str(&format!("?$top={top}"));
+        }
+        Pager::start(self.clone(), Resource::UserConfigurations, Url::parse(&url))
+    }
+
+    pub(crate) fn observer(&self) -> &dyn GraphObserver {
+        self.observer.as_ref()
+    }
+
+    /// Parses a paging link and checks it points at the configured Graph, so the bearer token
+    /// is never sent anywhere else.
+    pub(crate) fn own_link(&self, resource: Resource, link: &str) -> Result<Url, GraphError> {
+        let url = Url::parse(link).map_err(|_| GraphError::ForeignLink { resource })?;
+        if url.origin() != self.inner.graph_origin {
+            return Err(GraphError::ForeignLink { resource });
+        }
+        Ok(url)
+    }
+
+    /// One page, with retries for throttling and transient failures and one token refresh on
+    /// 401.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %self.credentials.tenant_id, %resource))]
+    pub(crate) async fn fetch_page(
+        &self,
+        resource: Resource,
+        url: &Url,
+    ) -> Result<RawPage, GraphError> {
+        let inner = &self.inner;
+        let mut attempts = Attempts::new(
+            &inner.config,
+            inner.sleeper.as_ref(),
+            self.observer(),
+            resource,
+        );
+        let mut token_refreshed = false;
+        loop {
+            attempts.start();
+            let token = inner
+                .token(&self.credentials, self.observer(), false)
+                .await?;
+            let mut request = inner
+                .http
+                .get(url.clone())
+                .bearer_auth(token.expose())
+                .header(ACCEPT, "application/json")
+                .timeout(inner.config.request_timeout);
+            if resource == Resource::UserConfigurations {
+                // accountType `ineligibleUser` is only sent to clients that ask for it.
+                request = request.header("Prefer", "include-unknown-enum-members");
+            }
+            let failure = match request.send().await {
+                Err(error) => Failure::from_reqwest(error),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let asked = retry_after(response.headers());
+                    match response.bytes().await {
+                        Err(error) => Failure::from_reqwest(error),
+                        Ok(body) => match classify_page(resource, status, asked, &body)? {
+                            PageStep::Done(page) => return Ok(page),
+                            PageStep::Retry(failure) => failure,
+                            PageStep::RefreshToken(error) => {
+                                if token_refreshed {
+                                    return Err(error);
+                                }
+                                token_refreshed = true;
+                                inner.tokens.invalidate(&self.credentials, &token).await;
+                                attempts.observer().on_event(&GraphEvent::Retrying {
+                                    resource,
+                                    reason: RetryReason::Unauthorized,
+                                    wait: std::time::Duration::ZERO,
+                                    attempt: attempts.made(),
+                                });
+                                continue;
+                            }
+                        },
+                    }
+                }
+            };
+            attempts.after_failure(failure).await?;
+        }
+    }
+}
+
+fn classify_page(
+    resource: Resource,
+    status: u16,
+    asked: Option<std::time::Duration>,
+    body: &[u8],
+) -> Result<PageStep, GraphError> {
+    if (200..300).contains(&status) {
+        return Ok(match serde_json::from_slice::<RawPage>(body) {
+            Ok(page) => PageStep::Done(page),
+            Err(error) => PageStep::Retry(Failure::InvalidBody(error.to_string())),
+        });
+    }
+    match status {
+        429 | 503 => {
+            return Ok(PageStep::Retry(Failure::Throttled {
+                status,
+                retry_after: asked,
+            }))
+        }
+        500 | 502 | 504 => return Ok(PageStep::Retry(Failure::Server(status))),
+        410 if resource == Resource::UsersDelta => return Err(GraphError::DeltaExpired),
+        _ => {}
+    }
+    let detail = serde_json::from_slice::<ErrorEnvelope>(body)
+        .ok()
+        .map(|e| e.error);
+    let code = detail.as_ref().and_then(|d| d.code.clone());
+    if resource == Resource::UsersDelta
+        && code.as_deref().is_some_and(|c| {
+            DELTA_EXPIRED_CODES
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(c))
+        })
+    {
+        return Err(GraphError::DeltaExpired);
+    }
+    let message = detail
+        .and_then(|d| d.message)
+        .map(|m| m.chars().take(MAX_MESSAGE_CHARS).collect::<String>());
+    let error = GraphError::Api {
+        resource,
+        status,
+        code,
+        message,
+    };
+    if status == 401 {
+        Ok(PageStep::RefreshToken(error))
+    } else {
+        Err(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::TenantCredentials;
+    use uuid::Uuid;
+
+    fn client(graph: &str) -> TenantClient {
+        let config = GraphConfig {
+            graph_url: graph.into(),
+            ..GraphConfig::default()
+        };
+        GraphClient::new(config)
+            .unwrap()
+            .tenant(TenantCredentials::new(Uuid::nil(), "app", "secret"))
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The sync engine drives pagers from spawned tasks: their futures must be `Send`.
+    #[test]
+    fn pagers_and_their_futures_are_send() {
+        let tenant = client("https://graph.microsoft.com");
+        let mut users = tenant.users();
+        assert_send(&users);
+        assert_send(&users.next_page());
+        let mut delta = tenant.users_delta(None);
+        assert_send(&delta.next_page());
+        let mut configurations = tenant.user_configurations();
+        assert_send(&configurations.next_page());
+        assert_send(&tenant.validate());
+        assert_send(&tenant.users().collect_all());
+    }
+
+    #[test]
+    fn scope_follows_the_graph_host() {
+        let tenant = client("https://graph.microsoft.us/");
+        assert_eq!(tenant.inner.scope, "https://graph.microsoft.us/.default");
+        assert_eq!(tenant.inner.graph_prefix, "https://graph.microsoft.us");
+    }
+
+    #[test]
+    fn rejects_bad_configuration() {
+        for bad in [
+            "not a url",
+            "ftp://graph.microsoft.com",
+            "https://graph.microsoft.com/?x=1",
+        ] {
+            let config = GraphConfig {
+                graph_url: bad.into(),
+                ..GraphConfig::default()
+            };
+            assert!(
+                matches!(GraphClient::new(config), Err(GraphError::Config(_))),
+                "{bad}"
+            );
+        }
+        let config = GraphConfig {
+            users_page_size: 1000,
+            ..GraphConfig::default()
+        };
+        assert!(matches!(
+            GraphClient::new(config),
+            Err(GraphError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn paging_links_must_stay_on_graph() {
+        let tenant = client("https://graph.microsoft.com");
+        assert!(tenant
+            .own_link(
+                Resource::Users,
+                "https://graph.microsoft.com/v1.0/users?$skiptoken=x"
+            )
+            .is_ok());
+        for foreign in [
+            "https://evil.example/v1.0/users",
+            "http://graph.microsoft.com/v1.0/users",
+            "https://graph.microsoft.com:444/v1.0/users",
+            "not a link",
+        ] {
+            assert_eq!(
+                tenant.own_link(Resource::Users, foreign),
+                Err(GraphError::ForeignLink {
+                    resource: Resource::Users
+                }),
+                "{foreign}"
+            );
+        }
+    }
+
+    #[test]
+    fn classifies_graph_answers() {
+        let page = br#"{"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=a","value":[{"id":"x"}]}"#;
+        assert!(
+            matches!(classify_page(Resource::Users, 200, None, page), Ok(PageStep::Done(p)) if p.value.len() == 1)
+        );
+        assert!(matches!(
+            classify_page(Resource::Users, 200, None, b"{\"value\":[{\"id\""),
+            Ok(PageStep::Retry(Failure::InvalidBody(_)))
+        ));
+        assert!(matches!(
+            classify_page(Resource::Users, 200, None, b"{}"),
+            Ok(PageStep::Retry(Failure::InvalidBody(_)))
+        ));
+        assert_eq!(
+            classify_page(Resource::UsersDelta, 410, None, b"").err(),
+            Some(GraphError::DeltaExpired)
+        );
+        let expired =
+            br#"{"error":{"code":"syncStateNotFound","message":"The sync state is gone."}}"#;
+        assert_eq!(
+            classify_page(Resource::UsersDelta, 400, None, expired).err(),
+            Some(GraphError::DeltaExpired)
+        );
+        let resync = br#"{"error":{"code":"resyncRequired","message":"x"}}"#;
+        assert_eq!(
+            classify_page(Resource::UsersDelta, 409, None, resync).err(),
+            Some(GraphError::DeltaExpired)
+        );
+        let denied = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
+        match classify_page(Resource::Users, 403, None, denied) {
+            Err(GraphError::Api {
+                status: 403,
+                code,
+                message,
+                ..
+            }) => {
+                assert_eq!(code.as_deref(), Some("Authorization_RequestDenied"));
+                assert!(message.unwrap().starts_with("Insufficient"));
+            }
+            _ => panic!("expected an API error"),
+        }
+        assert!(matches!(
+            classify_page(Resource::Users, 401, None, b""),
+            Ok(PageStep::RefreshToken(_))
+        ));
+        assert!(matches!(
+            classify_page(
+                Resource::Users,
+                503,
+                Some(std::time::Duration::from_secs(2)),
+                b""
+            ),
+            Ok(PageStep::Retry(Failure::Throttled {
+                status: 503,
+                retry_after: Some(_)
+            }))
+        ));
+        assert!(matches!(
+            classify_page(Resource::Users, 504, None, b""),
+            Ok(PageStep::Retry(Failure::Server(504)))
+        ));
+        assert!(matches!(
+            classify_page(Resource::Users, 410, None, b""),
+            Err(GraphError::Api { status: 410, .. })
+        ));
+    }
+}
