@@ -55,6 +55,11 @@ pub enum IngestError {
     TooLarge(u64),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(
+        "the body holds no users: replacing the set with nothing would remove every user of this customer; \
+         repeat with allowEmpty=true to do that on purpose"
+    )]
+    EmptySet,
 }
 
 impl From<IngestError> for ApiError {
@@ -65,6 +70,12 @@ impl From<IngestError> for ApiError {
                 "send users as JSON (Content-Type: application/json) or CSV (Content-Type: text/csv)".into(),
             ),
             IngestError::Write(write) | IngestError::Parse(ImportError::Sink(write)) => write_error(write),
+            IngestError::EmptySet => ApiError::ImportRejected {
+                code: "empty_user_set",
+                row: None,
+                field: None,
+                message: error.to_string(),
+            },
             IngestError::Parse(parse) => ApiError::ImportRejected {
                 code: parse.code(),
                 row: parse.row(),
@@ -115,6 +126,7 @@ pub async fn replace_from_body(
     content_type: Option<&str>,
     body: Body,
     limit: u64,
+    allow_empty: bool,
 ) -> Result<ImportSummary, ApiError> {
     let format = match content_type {
         None => None,
@@ -146,15 +158,22 @@ pub async fn replace_from_body(
         Err(_) if exceeded.load(Ordering::Relaxed) => return Err(ApiError::PayloadTooLarge { limit }),
         other => other?,
     };
-    commit(state.store.as_ref(), customer, writer).await.map_err(Into::into)
+    commit(state.store.as_ref(), customer, writer, allow_empty)
+        .await
+        .map_err(Into::into)
 }
 
-/// Commits a parsed import as the customer's new generation.
+/// Commits a parsed import as the customer's new generation. An empty set is refused unless
+/// `allow_empty`: an export that came out empty by mistake must not wipe a tenant.
 pub async fn commit(
     store: &dyn Store,
     customer: CustomerId,
     writer: GenerationWriter,
+    allow_empty: bool,
 ) -> Result<ImportSummary, IngestError> {
+    if writer.is_empty() && !allow_empty {
+        return Err(IngestError::EmptySet);
+    }
     let outcome = writer.commit(store, customer, None, false).await?;
     Ok(ImportSummary::new(customer, &outcome))
 }

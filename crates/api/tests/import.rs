@@ -200,7 +200,37 @@ async fn imports_feed_a_service_without_connection(app: TestApp) {
     assert_eq!(reply.json()["totalRecords"], 3);
 }
 
+async fn empty_sets_need_explicit_consent(app: TestApp) {
+    let customer = app.service("emptyset", 1, true, None).await;
+    app.load(customer, &users(3, "keep")).await;
+    let reply = app.put_users(customer, "application/json", "[]").await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.code(), "empty_user_set");
+    let header_only = app.put_users(customer, "text/csv", "Identity,DisplayName\r\n").await;
+    assert_eq!(header_only.code(), "empty_user_set");
+    let kept = app.get(&format!("/api/v3/customer/{customer}/user")).await.json();
+    assert_eq!(kept["totalRecords"], 3, "refused empty sets change nothing");
+    let uri = format!("/api/v3/customer/{customer}/user?allowEmpty=true");
+    let token = app.admin.clone();
+    let reply = app
+        .send(
+            axum::http::Method::PUT,
+            &uri,
+            Some(&token),
+            &[("content-type", "application/json")],
+            axum::body::Body::from("[]"),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["removed"], 3);
+    assert_eq!(
+        app.get(&format!("/api/v3/customer/{customer}/user")).await.json()["totalRecords"],
+        0
+    );
+}
+
 both_backends!(
+    empty_sets_need_explicit_consent,
     live_platform_json_and_envelope,
     get_csonlineuser_json,
     export_csv,

@@ -94,6 +94,9 @@ pub enum Command {
         /// json or csv; guessed from the content when absent.
         #[arg(long)]
         format: Option<String>,
+        /// Accept a file with no users (removes every user of the customer).
+        #[arg(long = "allow-empty")]
+        allow_empty: bool,
         /// The file to load ('-' for standard input).
         file: PathBuf,
     },

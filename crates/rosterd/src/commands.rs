@@ -51,6 +51,7 @@ pub async fn import(
     customer: &str,
     format: Option<&str>,
     file: &Path,
+    allow_empty: bool,
 ) -> anyhow::Result<()> {
     let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
     let format = match format.map(str::to_ascii_lowercase).as_deref() {
@@ -80,7 +81,7 @@ pub async fn import(
         .await?
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     eprintln!("parsed {} users; committing ...", writer.len());
-    let summary = api::import::commit(installation.store.as_ref(), customer, writer)
+    let summary = api::import::commit(installation.store.as_ref(), customer, writer, allow_empty)
         .await
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -94,7 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
         } => {
             let installation = Installation::open(&store).await?;
-            commands::import(&installation, &customer, format.as_deref(), &file).await
+            commands::import(&installation, &customer, format.as_deref(), &file, allow_empty).await
         }
         Command::Migrate { store } => {
             let installation = Installation::open(&store).await?;

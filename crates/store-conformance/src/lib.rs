@@ -17,7 +17,7 @@ mod concurrency;
 mod databases;
 mod generations;
 mod records;
-mod sample;
+pub mod sample;
 mod services;
 
 pub use bench::{write_users_bench, BenchReport};

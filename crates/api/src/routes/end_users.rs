@@ -151,7 +151,10 @@ pub fn render_page(page: &PageRequest, total_records: i64, bodies: &[String]) ->
     tag = "End users",
     summary = "Replace the customer's users from an export",
     description = "Replaces the whole user set atomically with the body: a JSON array (or page envelope) of users in the Live Platform shape, `Get-CsOnlineUser | ConvertTo-Json` output, or `Export-Csv` output (`Content-Type: text/csv`). Readers see the old set until the new one is committed. A bad row rejects the whole body.",
-    params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
+    params(
+        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        ("allowEmpty" = Option<bool>, Query, description = "true: accept a body with no users (removes every user)"),
+    ),
     request_body(content = String, description = "Users as JSON (application/json) or CSV (text/csv)", content_type = "application/json"),
     responses(
         (status = 200, description = "The new generation was committed", body = crate::import::ImportSummary),
@@ -169,6 +172,7 @@ pub async fn replace_users(
     State(state): State<AppState>,
     caller: Caller,
     Path(guid): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<import::ImportSummary>> {
@@ -185,7 +189,8 @@ pub async fn replace_users(
     if declared_length.is_some_and(|len| len > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let summary = import::replace_from_body(&state, customer, content_type, body, limit).await?;
+    let allow_empty = Query::parse(raw.as_deref()).flag("allowEmpty")?;
+    let summary = import::replace_from_body(&state, customer, content_type, body, limit, allow_empty).await?;
     crate::audit::record(
         &state,
         Some(caller.client),
