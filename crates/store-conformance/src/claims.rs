@@ -46,7 +46,14 @@ pub async fn claim_and_lease(store: &dyn Store) {
     let never = service(store, "never", pro, connection(), None).await;
     let overdue = service(store, "overdue", LicenseType::OcEssentialsPlus, connection(), Some(-60)).await;
     let exact = service(store, "exact", LicenseType::OcPro, connection(), Some(0)).await;
-    let later = service(store, "later", LicenseType::HostedEssentialsPlus, connection(), Some(3600)).await;
+    let later = service(
+        store,
+        "later",
+        LicenseType::HostedEssentialsPlus,
+        connection(),
+        Some(3600),
+    )
+    .await;
     // Not connected: wrong license, missing secret, empty app id, missing tenant.
     service(store, "essentials", LicenseType::HostedEssentials, connection(), None).await;
     service(store, "ocess", LicenseType::OcEssentials, connection(), None).await;
@@ -69,8 +76,14 @@ pub async fn claim_and_lease(store: &dyn Store) {
 
     // A live lease blocks other owners, not its own; an expired one blocks nobody.
     assert!(!store.lease_sync(never, now, "w2", lease).await.unwrap());
-    assert!(store.lease_sync(never, now, "w1", lease + Duration::minutes(1)).await.unwrap());
-    assert!(store.lease_sync(later, now, "w3", lease).await.unwrap(), "on-demand lease of a service not due");
+    assert!(store
+        .lease_sync(never, now, "w1", lease + Duration::minutes(1))
+        .await
+        .unwrap());
+    assert!(
+        store.lease_sync(later, now, "w3", lease).await.unwrap(),
+        "on-demand lease of a service not due"
+    );
     assert!(!store.lease_sync(later, now, "w2", lease).await.unwrap());
 
     // Releasing by a stranger does nothing; by the owner frees the service.
@@ -86,7 +99,11 @@ pub async fn claim_and_lease(store: &dyn Store) {
     // Two hours on every lease has expired and every connected service is due.
     let much_later = now + Duration::hours(2);
     let mut claimed = Vec::new();
-    while let Some(id) = store.claim_due_sync(much_later, "w5", much_later + Duration::minutes(5)).await.unwrap() {
+    while let Some(id) = store
+        .claim_due_sync(much_later, "w5", much_later + Duration::minutes(5))
+        .await
+        .unwrap()
+    {
         claimed.push(id);
         assert!(claimed.len() <= 4, "claimed more services than are connected");
     }
@@ -96,7 +113,10 @@ pub async fn claim_and_lease(store: &dyn Store) {
     let edge = much_later + Duration::minutes(5);
     let next = edge + Duration::minutes(5);
     assert!(!store.lease_sync(later, edge, "w6", next).await.unwrap());
-    assert!(store.lease_sync(later, edge + Duration::microseconds(1), "w6", next).await.unwrap());
+    assert!(store
+        .lease_sync(later, edge + Duration::microseconds(1), "w6", next)
+        .await
+        .unwrap());
 
     let missing = store.lease_sync(CustomerId::new_random(), now, "w1", lease).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
@@ -107,18 +127,35 @@ pub async fn concurrent_claims_are_exclusive(store: &dyn Store) {
     const SERVICES: usize = 12;
     let mut expected = Vec::new();
     for i in 0..SERVICES {
-        expected.push(service(store, &format!("due{i:02}"), LicenseType::HostedPro, connection(), Some(-(i as i64))).await);
+        expected.push(
+            service(
+                store,
+                &format!("due{i:02}"),
+                LicenseType::HostedPro,
+                connection(),
+                Some(-(i as i64)),
+            )
+            .await,
+        );
     }
     let now = instant(0);
     let claimers = (0..6).map(|w| async move {
         let owner = format!("worker-{w}");
         let mut mine = Vec::new();
-        while let Some(id) = store.claim_due_sync(now, &owner, now + Duration::minutes(5)).await.unwrap() {
+        while let Some(id) = store
+            .claim_due_sync(now, &owner, now + Duration::minutes(5))
+            .await
+            .unwrap()
+        {
             mine.push(id);
         }
         mine
     });
-    let mut all: Vec<CustomerId> = futures::future::join_all(claimers).await.into_iter().flatten().collect();
+    let mut all: Vec<CustomerId> = futures::future::join_all(claimers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(all.len(), SERVICES, "every due service is claimed exactly once");
     all.sort();
     all.dedup();

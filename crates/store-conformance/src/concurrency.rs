@@ -18,7 +18,9 @@ fn size(round: u64) -> u64 {
 }
 
 fn round_users(round: u64) -> Vec<EndUser> {
-    (round * 40..round * 40 + size(round)).map(|n| user(n, &format!("round-{round}"))).collect()
+    (round * 40..round * 40 + size(round))
+        .map(|n| user(n, &format!("round-{round}")))
+        .collect()
 }
 
 fn round_of(body: &str) -> u64 {
@@ -29,13 +31,17 @@ fn round_of(body: &str) -> u64 {
 
 pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
     let service = store.create_service(&new_service("busy")).await.unwrap();
-    replace_users(store, service.id, &round_users(0), None, false).await.unwrap();
+    replace_users(store, service.id, &round_users(0), None, false)
+        .await
+        .unwrap();
 
     let done = AtomicBool::new(false);
     let reads = AtomicUsize::new(0);
     let writer = async {
         for round in 1..=ROUNDS {
-            replace_users(store, service.id, &round_users(round), None, false).await.unwrap();
+            replace_users(store, service.id, &round_users(round), None, false)
+                .await
+                .unwrap();
             tokio::task::yield_now().await;
         }
         done.store(true, Ordering::SeqCst);

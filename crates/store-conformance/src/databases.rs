@@ -1,6 +1,7 @@
 //! Fresh, isolated databases for tests: a SQLite file in a temporary directory, or a uniquely
 //! named PostgreSQL database on the server named by `ROSTERD_TEST_POSTGRES_URL`.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,7 +37,8 @@ pub async fn fresh_postgres_url() -> Option<String> {
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
             panic!("{POSTGRES_URL_VAR} must be set when CI is set: PostgreSQL tests may not be skipped in CI");
         }
-        eprintln!("skipped: {POSTGRES_URL_VAR} not set");
+        // Straight to stderr: the test harness captures `eprintln!`, and a skip must be seen.
+        let _ = writeln!(std::io::stderr(), "skipped: {POSTGRES_URL_VAR} not set");
         return None;
     };
     let mut admin = PgConnection::connect(&admin_url)
@@ -76,11 +78,15 @@ async fn drop_leftovers(admin: &mut PgConnection) {
     };
     let now = unix_now();
     for row in rows {
-        let Ok(name) = row.try_get::<String, _>("datname") else { continue };
+        let Ok(name) = row.try_get::<String, _>("datname") else {
+            continue;
+        };
         let mut parts = name.trim_start_matches(DB_PREFIX).split('_');
         let created: Option<u64> = parts.next().and_then(|p| p.parse().ok());
         let pid: Option<u32> = parts.next().and_then(|p| p.parse().ok());
-        let (Some(created), Some(pid)) = (created, pid) else { continue };
+        let (Some(created), Some(pid)) = (created, pid) else {
+            continue;
+        };
         let process_alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
         let stale = now.saturating_sub(created) > STALE_AFTER.as_secs();
         if pid == std::process::id() || (process_alive && !stale) {

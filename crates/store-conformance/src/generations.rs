@@ -22,7 +22,11 @@ fn users(range: std::ops::Range<u64>, tag: &str) -> Vec<EndUser> {
 }
 
 async fn page(store: &dyn Store, id: CustomerId, first: i64, limit: i64) -> PageSlice {
-    store.read_page(id, first, limit).await.unwrap().expect("service exists")
+    store
+        .read_page(id, first, limit)
+        .await
+        .unwrap()
+        .expect("service exists")
 }
 
 fn counts(o: &ReplaceOutcome) -> (i64, i64, i64, i64, i64) {
@@ -59,15 +63,26 @@ pub async fn generation_replace_and_diff(store: &dyn Store) {
     assert_eq!(slice.bodies, rendered_in_order(&second));
 
     // The replaced generation is gone; the new one is intact and in identity order.
-    assert!(store.fingerprints(service.id, outcome.generation).await.unwrap().is_empty());
-    assert!(store.users_after(service.id, outcome.generation, 0, 100).await.unwrap().is_empty());
+    assert!(store
+        .fingerprints(service.id, outcome.generation)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .users_after(service.id, outcome.generation, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
     let prints = store.fingerprints(service.id, again.generation).await.unwrap();
     let mut expected: Vec<(Uuid, i64)> = second
         .iter()
         .map(|u| (u.identity, EndUser::fingerprint_of(&u.render_json())))
         .collect();
     expected.sort();
-    assert_eq!(prints.iter().map(|p| (p.identity, p.fingerprint)).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        prints.iter().map(|p| (p.identity, p.fingerprint)).collect::<Vec<_>>(),
+        expected
+    );
 
     // An empty set is a valid replacement.
     let emptied = replace_users(store, service.id, &[], None, false).await.unwrap();
@@ -115,7 +130,10 @@ pub async fn read_page_windows(store: &dyn Store) {
 
 pub async fn bodies_roundtrip_exactly(store: &dyn Store) {
     let service = store.create_service(&new_service("bytes")).await.unwrap();
-    let mut odd = vec![user(1, "Ünïcödé — 日本語 🚀"), user(2, "quote \" backslash \\ tab \t newline \n")];
+    let mut odd = vec![
+        user(1, "Ünïcödé — 日本語 🚀"),
+        user(2, "quote \" backslash \\ tab \t newline \n"),
+    ];
     let mut long = user(3, &"x".repeat(20_000));
     long.web_name = Some("NUL-free but control \u{1} char".to_string());
     odd.push(long);
@@ -179,7 +197,10 @@ pub async fn skip_if_unchanged(store: &dyn Store) {
     assert_eq!(counts(&skipped), (10, 0, 0, 0, 10));
     let stored = store.get_service(service.id).await.unwrap().unwrap();
     assert_eq!(stored.generation, first.generation);
-    assert_eq!(stored.sync, state, "sync state is stored even when nothing is committed");
+    assert_eq!(
+        stored.sync, state,
+        "sync state is stored even when nothing is committed"
+    );
     assert_eq!(page(store, service.id, 1, 100).await.bodies, rendered_in_order(&list));
 
     let forced = replace_users(store, service.id, &list, None, false).await.unwrap();
@@ -227,21 +248,41 @@ pub async fn commit_conflict(store: &dyn Store) {
     store.append_users(&a, &rows_a).await.unwrap();
     store.append_users(&b, &rows_b).await.unwrap();
     store
-        .commit_generation(&a, &GenerationCommit { user_count: 5, sync: None })
+        .commit_generation(
+            &a,
+            &GenerationCommit {
+                user_count: 5,
+                sync: None,
+            },
+        )
         .await
         .unwrap();
     let lost = store
-        .commit_generation(&b, &GenerationCommit { user_count: 7, sync: Some(busy_sync_state(0)) })
+        .commit_generation(
+            &b,
+            &GenerationCommit {
+                user_count: 7,
+                sync: Some(busy_sync_state(0)),
+            },
+        )
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
 
     let stored = store.get_service(service.id).await.unwrap().unwrap();
     assert_eq!((stored.generation, stored.user_count), (a.generation, 5));
-    assert_eq!(stored.sync, domain::SyncState::default(), "a failed commit stores no sync state");
+    assert_eq!(
+        stored.sync,
+        domain::SyncState::default(),
+        "a failed commit stores no sync state"
+    );
     let slice = page(store, service.id, 1, 100).await;
     assert_eq!(slice.bodies, rows_a.iter().map(|r| r.body.clone()).collect::<Vec<_>>());
     store.discard_generation(service.id, b.generation).await.unwrap();
-    assert!(store.users_after(service.id, b.generation, 0, 100).await.unwrap().is_empty());
+    assert!(store
+        .users_after(service.id, b.generation, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
 
     let nobody = CustomerId::new_random();
     let missing = store.begin_generation(nobody).await;
@@ -266,7 +307,9 @@ pub async fn commit_applies_sync_state(store: &dyn Store) {
     assert_eq!((stored.generation, stored.user_count), (outcome.generation, 3));
 
     // A commit without sync state leaves the stored one alone.
-    replace_users(store, service.id, &users(0..4, "X"), None, false).await.unwrap();
+    replace_users(store, service.id, &users(0..4, "X"), None, false)
+        .await
+        .unwrap();
     let stored = store.get_service(service.id).await.unwrap().unwrap();
     assert_eq!(stored.sync, state);
     assert_eq!(stored.user_count, 4);
@@ -286,13 +329,22 @@ pub async fn begin_generation_numbers_grow(store: &dyn Store) {
     let rows = rows_for(&users(0..2, "N"));
     store.append_users(&ticket, &rows).await.unwrap();
     store
-        .commit_generation(&ticket, &GenerationCommit { user_count: 2, sync: None })
+        .commit_generation(
+            &ticket,
+            &GenerationCommit {
+                user_count: 2,
+                sync: None,
+            },
+        )
         .await
         .unwrap();
     let next = store.begin_generation(service.id).await.unwrap();
     assert_eq!(next.base_generation, ticket.generation);
     assert!(next.generation > ticket.generation);
-    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().generation, ticket.generation);
+    assert_eq!(
+        store.get_service(service.id).await.unwrap().unwrap().generation,
+        ticket.generation
+    );
     // Tickets of one service do not affect another.
     let other = store.create_service(&new_service("counter2")).await.unwrap();
     assert_eq!(store.begin_generation(other.id).await.unwrap().base_generation, 0);
@@ -308,10 +360,27 @@ pub async fn discard_refuses_served(store: &dyn Store) {
 
     // An abandoned ticket's rows can be discarded.
     let abandoned = store.begin_generation(service.id).await.unwrap();
-    store.append_users(&abandoned, &rows_for(&users(50..60, "Gone"))).await.unwrap();
-    assert_eq!(store.users_after(service.id, abandoned.generation, 0, 100).await.unwrap().len(), 10);
-    store.discard_generation(service.id, abandoned.generation).await.unwrap();
-    assert!(store.users_after(service.id, abandoned.generation, 0, 100).await.unwrap().is_empty());
+    store
+        .append_users(&abandoned, &rows_for(&users(50..60, "Gone")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .users_after(service.id, abandoned.generation, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+    store
+        .discard_generation(service.id, abandoned.generation)
+        .await
+        .unwrap();
+    assert!(store
+        .users_after(service.id, abandoned.generation, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 8);
 
     // Discarding a generation that has no rows is fine; an unknown service is not.
@@ -320,9 +389,15 @@ pub async fn discard_refuses_served(store: &dyn Store) {
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 
     // After a replacement the old generation is discardable (the writer already did it).
-    let next = replace_users(store, service.id, &users(0..3, "New"), None, false).await.unwrap();
+    let next = replace_users(store, service.id, &users(0..3, "New"), None, false)
+        .await
+        .unwrap();
     store.discard_generation(service.id, served.generation).await.unwrap();
-    assert!(store.users_after(service.id, served.generation, 0, 100).await.unwrap().is_empty());
+    assert!(store
+        .users_after(service.id, served.generation, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
     let refused = store.discard_generation(service.id, next.generation).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 3);
@@ -337,16 +412,30 @@ pub async fn users_after_keyset(store: &dyn Store) {
     let mut collected = Vec::new();
     let mut after = 0;
     loop {
-        let rows = store.users_after(service.id, outcome.generation, after, 7).await.unwrap();
+        let rows = store
+            .users_after(service.id, outcome.generation, after, 7)
+            .await
+            .unwrap();
         assert!(rows.len() <= 7);
         let Some(last) = rows.last() else { break };
         after = last.ordinal;
         collected.extend(rows);
     }
     assert_eq!(collected, expected);
-    assert!(store.users_after(service.id, outcome.generation, 0, 0).await.unwrap().is_empty());
-    assert!(store.users_after(service.id, outcome.generation, 50, 10).await.unwrap().is_empty());
-    assert_eq!(store.users_after(service.id, outcome.generation, 48, 10).await.unwrap(), expected[48..].to_vec());
+    assert!(store
+        .users_after(service.id, outcome.generation, 0, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .users_after(service.id, outcome.generation, 50, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.users_after(service.id, outcome.generation, 48, 10).await.unwrap(),
+        expected[48..].to_vec()
+    );
 }
 
 pub async fn large_generation_pages(store: &dyn Store) {
@@ -357,7 +446,15 @@ pub async fn large_generation_pages(store: &dyn Store) {
     let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
     assert_eq!(counts(&outcome), (N as i64, N as i64, 0, 0, 0));
     let all = rendered_in_order(&list);
-    for (first, limit) in [(1i64, 10i64), (995, 10), (1995, 10), (1999, 4), (4001, 1000), (5001, 10), (5003, 1)] {
+    for (first, limit) in [
+        (1i64, 10i64),
+        (995, 10),
+        (1995, 10),
+        (1999, 4),
+        (4001, 1000),
+        (5001, 10),
+        (5003, 1),
+    ] {
         let slice = page(store, service.id, first, limit).await;
         let start = (first - 1) as usize;
         let end = (start + limit as usize).min(all.len());

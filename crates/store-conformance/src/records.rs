@@ -35,7 +35,10 @@ pub async fn clients_and_revocation(store: &dyn Store) {
     for c in [&watcher, &admin, &reseller] {
         store.create_client(c).await.unwrap();
     }
-    assert_eq!(store.list_clients().await.unwrap(), vec![admin.clone(), reseller.clone(), watcher.clone()]);
+    assert_eq!(
+        store.list_clients().await.unwrap(),
+        vec![admin.clone(), reseller.clone(), watcher.clone()]
+    );
     assert_eq!(store.get_client(reseller.id).await.unwrap(), Some(reseller.clone()));
     assert_eq!(store.get_client(ClientId::new_random()).await.unwrap(), None);
 
@@ -46,10 +49,19 @@ pub async fn clients_and_revocation(store: &dyn Store) {
     store.revoke_client(reseller.id, at).await.unwrap();
     let revoked = store.get_client(reseller.id).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(at));
-    assert_eq!(ApiClientRecord { revoked_at: None, ..revoked }, reseller);
+    assert_eq!(
+        ApiClientRecord {
+            revoked_at: None,
+            ..revoked
+        },
+        reseller
+    );
     // Revoking again keeps the first time.
     store.revoke_client(reseller.id, at + Duration::hours(1)).await.unwrap();
-    assert_eq!(store.get_client(reseller.id).await.unwrap().unwrap().revoked_at, Some(at));
+    assert_eq!(
+        store.get_client(reseller.id).await.unwrap().unwrap().revoked_at,
+        Some(at)
+    );
     assert_eq!(store.get_client(admin.id).await.unwrap().unwrap().revoked_at, None);
 
     let missing = store.revoke_client(ClientId::new_random(), at).await;
@@ -109,7 +121,10 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
     let stored = store.get_task(&task.id).await.unwrap().unwrap();
     assert_eq!(stored, task);
     // Key order of the output survives, so the API renders it the same on every backend.
-    assert_eq!(serde_json::to_string(&stored.output).unwrap(), serde_json::to_string(&output).unwrap());
+    assert_eq!(
+        serde_json::to_string(&stored.output).unwrap(),
+        serde_json::to_string(&output).unwrap()
+    );
 
     let duplicate = store.create_task(&task).await;
     assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
@@ -136,7 +151,10 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
         ..task.clone()
     };
     store.create_task(&orphan).await.unwrap();
-    assert_eq!(store.get_task("no-customer").await.unwrap(), Some(orphan));
+    assert_eq!(store.get_task("no-customer").await.unwrap(), Some(orphan.clone()));
+    let all = store.list_tasks().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&task) && all.contains(&orphan), "{all:?}");
 
     assert_eq!(store.get_task("unknown").await.unwrap(), None);
     let ghost = TaskRecord {

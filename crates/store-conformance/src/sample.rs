@@ -1,8 +1,8 @@
 //! Sample data for the checks: services, users and the writer round trip.
 
 use chrono::{DateTime, Utc};
-use domain::{CustomerId, EndUser, LicenseType, NewService, ShortName};
 use domain::SyncState;
+use domain::{CustomerId, EndUser, LicenseType, NewService, ShortName};
 use store::{GenerationWriter, ReplaceOutcome, Store, WriteError};
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ pub fn user(n: u64, tag: &str) -> EndUser {
     let identity = scattered_uuid(n);
     let mut user = EndUser::new(identity);
     user.sip_address = Some(format!("sip:user{n}@example.com"));
-    user.line_uri = (n % 3 == 0).then(|| format!("tel:+3120{n:07}"));
+    user.line_uri = matches!(n % 3, 0).then(|| format!("tel:+3120{n:07}"));
     user.hosting_provider = Some("sipfed.online.lync.com".to_string());
     user.usage_location = Some("NL".to_string());
     user.web_name = Some(format!("User {n}"));
@@ -37,8 +37,12 @@ pub fn user(n: u64, tag: &str) -> EndUser {
     user.tenant_id = Some("8e2b1c3d-0000-4000-8000-000000000001".to_string());
     user.user_principal_name = Some(format!("user{n}@example.com"));
     user.ms_interpreted_user_type = Some("PureOnlineTeamsOnlyUser".to_string());
-    user.enterprise_voice_enabled = Some(n % 2 == 0);
-    user.online_voice_routing_policy = if n % 4 == 0 { "Global".to_string() } else { String::new() };
+    user.enterprise_voice_enabled = Some(matches!(n % 2, 0));
+    user.online_voice_routing_policy = if matches!(n % 4, 0) {
+        "Global".to_string()
+    } else {
+        String::new()
+    };
     user
 }
 
@@ -84,7 +88,9 @@ pub fn rendered_in_order(users: &[EndUser]) -> Vec<String> {
 /// A fully populated replication state.
 pub fn busy_sync_state(offset_secs: i64) -> SyncState {
     SyncState {
-        delta_link: Some(format!("https://graph.microsoft.com/v1.0/users/delta?$deltatoken=t{offset_secs}")),
+        delta_link: Some(format!(
+            "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=t{offset_secs}"
+        )),
         last_attempt_at: Some(instant(offset_secs)),
         last_success_at: Some(instant(offset_secs - 10)),
         last_full_sync_at: Some(instant(offset_secs - 86_400)),

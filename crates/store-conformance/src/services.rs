@@ -60,7 +60,11 @@ pub async fn services_crud(store: &dyn Store) {
     assert_eq!(created.user_count, 0);
     assert_eq!(created.sync, SyncState::default());
     assert!(created.created_at >= before && created.created_at <= Utc::now() + Duration::seconds(5));
-    assert_eq!(created.created_at.timestamp_subsec_nanos() % 1_000, 0, "stored at microsecond precision");
+    assert_eq!(
+        created.created_at.timestamp_subsec_nanos() % 1_000,
+        0,
+        "stored at microsecond precision"
+    );
 
     assert_eq!(store.get_service(new.id).await.unwrap(), Some(created.clone()));
     assert_eq!(store.get_service(CustomerId::new_random()).await.unwrap(), None);
@@ -102,10 +106,7 @@ pub async fn services_crud(store: &dyn Store) {
     };
     let after_partial = store.update_service(new.id, &partial).await.unwrap();
     assert_eq!(after_partial.licensed_users_count, Some(5));
-    assert_eq!(
-        without_count(after_partial),
-        without_count(updated)
-    );
+    assert_eq!(without_count(after_partial), without_count(updated));
 
     let missing = store.update_service(CustomerId::new_random(), &patch).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
@@ -143,7 +144,12 @@ pub async fn short_name_conflicts(store: &dyn Store) {
 
 pub async fn list_services_visibility(store: &dyn Store) {
     let mut ids = std::collections::HashMap::new();
-    for (name, channel) in [("delta", Some(1)), ("Alpha", Some(2)), ("bravo", Some(1)), ("charlie", None)] {
+    for (name, channel) in [
+        ("delta", Some(1)),
+        ("Alpha", Some(2)),
+        ("bravo", Some(1)),
+        ("charlie", None),
+    ] {
         let mut new = new_service(name);
         new.channel_id = channel;
         let created = store.create_service(&new).await.unwrap();
@@ -161,7 +167,10 @@ pub async fn list_services_visibility(store: &dyn Store) {
         assert_eq!(store.get_service(service.id).await.unwrap().as_ref(), Some(service));
     }
 
-    assert_eq!(names(list(Scope::Channel { channel_id: 1 }, None).await), ["bravo", "delta"]);
+    assert_eq!(
+        names(list(Scope::Channel { channel_id: 1 }, None).await),
+        ["bravo", "delta"]
+    );
     assert!(list(Scope::Channel { channel_id: 9 }, None).await.is_empty());
     let some = Scope::Customers {
         customers: vec![ids["delta"], ids["charlie"], CustomerId::new_random()],

@@ -120,10 +120,7 @@ impl PgStore {
             .await
             .map_err(|e| {
                 if is_unique_violation_on(&e, "short_name") {
-                    StoreError::Conflict(format!(
-                        "shortName '{}' is already in use",
-                        new.short_name.as_str()
-                    ))
+                    StoreError::Conflict(format!("shortName '{}' is already in use", new.short_name.as_str()))
                 } else if is_unique_violation(&e) {
                     StoreError::Conflict(format!("id {} is already in use", new.id))
                 } else {

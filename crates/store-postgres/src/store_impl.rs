@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use domain::access::Visibility;
 use domain::{ClientId, CustomerId, NewService, Service, ServicePatch, SyncState};
 use store::{
-    ApiClientRecord, AuditEvent, GenerationCommit, GenerationTicket, PageSlice, SigningKeyRecord, Store,
-    StoreResult, TaskRecord, UserFingerprint, UserRow,
+    ApiClientRecord, AuditEvent, GenerationCommit, GenerationTicket, PageSlice, SigningKeyRecord, Store, StoreResult,
+    TaskRecord, UserFingerprint, UserRow,
 };
 
 use crate::connect::PgStore;
@@ -111,6 +111,10 @@ impl Store for PgStore {
 
     async fn get_task(&self, id: &str) -> StoreResult<Option<TaskRecord>> {
         self.get_task_impl(id).await
+    }
+
+    async fn list_tasks(&self) -> StoreResult<Vec<TaskRecord>> {
+        self.list_tasks_impl().await
     }
 
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()> {

@@ -1,6 +1,8 @@
 //! The store conformance suite on PostgreSQL: every check on a fresh database. Skipped (with a
 //! message) when ROSTERD_TEST_POSTGRES_URL is unset, and failing instead when CI is set.
 
+#![allow(clippy::expect_used)]
+
 use store_conformance::{fresh_postgres_url, Fixture};
 use store_postgres::PgStore;
 

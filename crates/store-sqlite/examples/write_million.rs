@@ -17,6 +17,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter_map(|e| e.ok()?.metadata().ok())
         .map(|m| m.len())
         .sum();
-    println!("backend: sqlite ({url})\n{report}\ndatabase files: {:.1} MB", size as f64 / 1e6);
+    println!(
+        "backend: sqlite ({url})\n{report}\ndatabase files: {:.1} MB",
+        size as f64 / 1e6
+    );
     Ok(())
 }

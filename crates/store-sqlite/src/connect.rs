@@ -75,3 +75,87 @@ impl SqliteStore {
         self.writer.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::access::Visibility;
+    use domain::{CustomerId, LicenseType, NewService, ShortName};
+    use store::{Store, StoreError};
+
+    use super::*;
+
+    fn service(name: &str) -> NewService {
+        NewService {
+            id: CustomerId::new_random(),
+            short_name: ShortName::parse(name).unwrap(),
+            full_name: name.to_string(),
+            license_type: LicenseType::HostedPro,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: None,
+            default_domain: None,
+            site_locations: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn both_url_forms_create_the_file_and_reopen_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested-name.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        assert!(path.exists());
+        store.create_service(&service("kept")).await.unwrap();
+        store.close().await;
+
+        // Reopening applies no migration twice and finds the data.
+        let again = SqliteStore::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        let all = again.list_services(&Visibility::everything()).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].short_name, "kept");
+    }
+
+    #[tokio::test]
+    async fn connections_are_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&format!("sqlite:{}", dir.path().join("p.db").display()))
+            .await
+            .unwrap();
+        for pool in [&store.writer, &store.readers] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+            assert_eq!(sync, 1, "NORMAL");
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+            assert_eq!(fk, 1);
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
+            assert_eq!(busy, 30_000);
+        }
+        let readonly = sqlx::query("DELETE FROM services").execute(&store.readers).await;
+        assert!(readonly.is_err(), "reader connections refuse writes");
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_works() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.create_service(&service("memory")).await.unwrap();
+        assert_eq!(store.list_services(&Visibility::everything()).await.unwrap().len(), 1);
+        store.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_backend_errors() {
+        let bad = SqliteStore::connect("sqlite://x.db?mode=bogus").await;
+        assert!(matches!(bad, Err(StoreError::Backend(_))), "{bad:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let missing_dir = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
+        assert!(matches!(
+            SqliteStore::connect(&missing_dir).await,
+            Err(StoreError::Backend(_))
+        ));
+    }
+}

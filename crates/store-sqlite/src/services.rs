@@ -4,8 +4,8 @@
 use chrono::Utc;
 use domain::access::{Scope, Visibility};
 use domain::{CustomerId, LicenseType, NewService, Service, ServicePatch, SyncState};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::Sqlite;
 use store::{StoreError, StoreResult};
 
@@ -120,10 +120,7 @@ impl SqliteStore {
             .await
             .map_err(|e| {
                 if is_unique_violation_on(&e, "short_name") {
-                    StoreError::Conflict(format!(
-                        "shortName '{}' is already in use",
-                        new.short_name.as_str()
-                    ))
+                    StoreError::Conflict(format!("shortName '{}' is already in use", new.short_name.as_str()))
                 } else if is_unique_violation(&e) {
                     StoreError::Conflict(format!("id {} is already in use", new.id))
                 } else {

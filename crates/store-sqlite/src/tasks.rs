@@ -90,6 +90,17 @@ impl SqliteStore {
         row.as_ref().map(task_from_row).transpose()
     }
 
+    pub(crate) async fn list_tasks_impl(&self) -> StoreResult<Vec<TaskRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, customer_id, kind, status, details, messages, output, created_at, \
+             completed_at, cancellation_requested FROM tasks ORDER BY created_at, id",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(task_from_row).collect()
+    }
+
     pub(crate) async fn record_audit_impl(&self, event: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, client_id, action, customer_id, detail) \

@@ -13,25 +13,36 @@ use crate::connect::SqliteStore;
 use crate::error::db_error;
 use crate::services::{bind_sync_state, sync_state_assignments};
 
-/// Rows per INSERT: four parameters each plus two shared ones stays far below SQLite's limit
-/// of 32,766 bound parameters, while long statements amortise per-statement overhead.
+/// Rows per INSERT: six parameters each stays far below SQLite's limit of 32,766 bound
+/// parameters, while long statements amortise per-statement overhead.
 const ROWS_PER_INSERT: usize = 1_000;
+const _: () = assert!(ROWS_PER_INSERT * 6 <= 32_766, "too many bound parameters per INSERT");
 /// Rows removed per statement when discarding an old generation, so that a large delete does
 /// not hold the write lock for seconds at a time.
 const DELETE_BATCH: i64 = 20_000;
 
-/// `INSERT ... VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?1, ?2, ?7, ...)` for `rows` rows.
+/// A page of the served generation with its generation and total: one statement, one snapshot.
+const READ_PAGE_SQL: &str = "SELECT s.generation, s.user_count, u.body \
+    FROM services AS s \
+    LEFT JOIN end_users AS u \
+      ON u.customer_id = s.id AND u.generation = s.generation \
+     AND u.ordinal BETWEEN ?2 AND ?3 \
+    WHERE s.id = ?1 \
+    ORDER BY u.ordinal";
+
+/// `INSERT ... VALUES (?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
+/// SQLite looks names up linearly, and sqlx asks for every parameter's name, so thousands of
+/// numbered parameters would make binding quadratic.
 fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(120 + rows * 32);
-    sql.push_str(
-        "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) VALUES ",
-    );
+    const HEAD: &str = "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) VALUES ";
+    const ROW: &str = "(?,?,?,?,?,?)";
+    let mut sql = String::with_capacity(HEAD.len() + rows * (ROW.len() + 1));
+    sql.push_str(HEAD);
     for i in 0..rows {
-        let p = 3 + i * 4;
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!("(?1,?2,?{},?{},?{},?{})", p, p + 1, p + 2, p + 3));
+        sql.push_str(ROW);
     }
     sql
 }
@@ -51,21 +62,13 @@ impl SqliteStore {
         // One statement, hence one read snapshot: the generation, the total and the rows
         // always belong together even while a writer commits.
         let last_ordinal = first_ordinal.saturating_add(limit.saturating_sub(1));
-        let rows = sqlx::query(
-            "SELECT s.generation, s.user_count, u.body \
-             FROM services AS s \
-             LEFT JOIN end_users AS u \
-               ON u.customer_id = s.id AND u.generation = s.generation \
-              AND u.ordinal BETWEEN ?2 AND ?3 \
-             WHERE s.id = ?1 \
-             ORDER BY u.ordinal",
-        )
-        .bind(guid(id.0))
-        .bind(first_ordinal)
-        .bind(last_ordinal)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_error)?;
+        let rows = sqlx::query(READ_PAGE_SQL)
+            .bind(guid(id.0))
+            .bind(first_ordinal)
+            .bind(last_ordinal)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_error)?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -168,9 +171,11 @@ impl SqliteStore {
                 partial = insert_sql(chunk.len());
                 partial.as_str()
             };
-            let mut query = sqlx::query(sql).bind(&customer).bind(ticket.generation);
+            let mut query = sqlx::query(sql);
             for row in chunk {
                 query = query
+                    .bind(customer.as_str())
+                    .bind(ticket.generation)
                     .bind(row.ordinal)
                     .bind(guid(row.identity))
                     .bind(row.fingerprint)
@@ -289,4 +294,46 @@ impl SqliteStore {
 
 fn refuse_served(id: CustomerId, generation: i64) -> StoreError {
     StoreError::Conflict(format!("generation {generation} of service {id} is being served"))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    #[test]
+    fn insert_sql_numbers_every_row() {
+        assert_eq!(
+            insert_sql(2),
+            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) \
+             VALUES (?,?,?,?,?,?),(?,?,?,?,?,?)"
+        );
+        assert_eq!(full_insert_sql().matches('?').count(), ROWS_PER_INSERT * 6);
+    }
+
+    #[tokio::test]
+    async fn page_reads_search_the_primary_key_and_never_sort() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {READ_PAGE_SQL}");
+        let rows = sqlx::query(&sql)
+            .bind("00000000-0000-0000-0000-000000000001")
+            .bind(1i64)
+            .bind(10i64)
+            .fetch_all(&store.readers)
+            .await
+            .unwrap();
+        let plan = rows
+            .iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            plan.contains("SEARCH u USING INDEX sqlite_autoindex_end_users_1"),
+            "{plan}"
+        );
+        assert!(plan.contains("ordinal>? AND ordinal<?"), "{plan}");
+        assert!(!plan.contains("SCAN"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 }

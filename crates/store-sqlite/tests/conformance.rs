@@ -1,5 +1,7 @@
 //! The store conformance suite on SQLite: every check on a fresh database file.
 
+#![allow(clippy::expect_used)]
+
 use store_conformance::{fresh_sqlite_url, Fixture};
 use store_sqlite::SqliteStore;
 

@@ -83,6 +83,8 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a task's mutable parts (status, messages, output, completion).
     async fn update_task(&self, task: &TaskRecord) -> StoreResult<()>;
     async fn get_task(&self, id: &str) -> StoreResult<Option<TaskRecord>>;
+    /// Every task, oldest first (for `rosterd copy`).
+    async fn list_tasks(&self) -> StoreResult<Vec<TaskRecord>>;
 
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
 
