@@ -140,12 +140,13 @@ async fn main() {
             .await
             .unwrap(),
     );
-    let state = AppState {
-        store: Arc::clone(&store),
-        keys: Arc::clone(&keys),
-        config: Arc::new(ApiConfig::default()),
-        sync: None,
+    // Depth is measured with the page cache off: every request reads the store.
+    let cold = ApiConfig {
+        page_cache_bytes: 0,
+        ..ApiConfig::default()
     };
+    let state = AppState::new(Arc::clone(&store), Arc::clone(&keys), cold, None);
+    let warm_state = AppState::new(Arc::clone(&store), Arc::clone(&keys), ApiConfig::default(), None);
     let created = api::client_admin::create_client(store.as_ref(), "bench", Role::Monitor, Scope::Provider)
         .await
         .unwrap();
@@ -154,8 +155,10 @@ async fn main() {
         .unwrap()
         .access_token;
     let base = spawn(api::router(state)).await;
+    let warm_base = spawn(api::router(warm_state)).await;
     let http = reqwest::Client::new();
 
+    println!("store path (page cache off):");
     println!("size | page 1 median | last page median | last/first | static reference | page1/static");
     let mut worst: f64 = 0.0;
     for size in SIZES {
@@ -186,6 +189,19 @@ async fn main() {
             reference.as_secs_f64() * 1e3,
             first.as_secs_f64() / reference.as_secs_f64(),
             bytes
+        );
+    }
+    println!("with the page cache (a repeated page):");
+    for size in SIZES {
+        let last = (users as i64 + size - 1) / size;
+        let first_url = format!("{warm_base}/api/v3/customer/{customer}/user?PageNumber=1&PageSize={size}");
+        let last_url = format!("{warm_base}/api/v3/customer/{customer}/user?PageNumber={last}&PageSize={size}");
+        let (first, last_t, _) = compare(&http, &token, &first_url, &last_url, iterations(size)).await;
+        println!(
+            "{size:>5} | page 1 {:.3} ms | last page {:.3} ms | last/first {:.2}",
+            first.as_secs_f64() * 1e3,
+            last_t.as_secs_f64() * 1e3,
+            last_t.as_secs_f64() / first.as_secs_f64()
         );
     }
     println!(

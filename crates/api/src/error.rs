@@ -37,6 +37,8 @@ pub enum ApiError {
     InsufficientRole { needed: String, has: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    #[error("this route does not accept that method; see /openapi.json")]
+    MethodNotAllowed,
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     #[error("{0}")]
@@ -104,6 +106,11 @@ impl ApiError {
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code, "Unauthorized"),
             Self::InsufficientRole { .. } => (StatusCode::FORBIDDEN, "insufficient_role", "Forbidden"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method Not Allowed",
+            ),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "Payload Too Large"),
             Self::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

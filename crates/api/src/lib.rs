@@ -9,6 +9,7 @@ pub mod import;
 pub mod json_body;
 pub mod keyring;
 pub mod openapi;
+pub mod page_cache;
 pub mod query;
 pub mod request_id;
 pub mod routes;
@@ -51,6 +52,10 @@ async fn not_found() -> ApiError {
     ApiError::NotFound("route_not_found", "no such route; see /openapi.json".into())
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
 /// The whole HTTP surface of rosterd.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -64,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_id::assign))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

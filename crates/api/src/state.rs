@@ -5,6 +5,7 @@ use std::sync::Arc;
 use store::Store;
 
 use crate::keyring::KeyRing;
+use crate::page_cache::PageCache;
 use crate::sync_port::SyncPort;
 
 /// Settings of the HTTP edge.
@@ -12,12 +13,15 @@ use crate::sync_port::SyncPort;
 pub struct ApiConfig {
     /// Largest accepted `PUT .../user` body, in bytes.
     pub max_import_bytes: u64,
+    /// Memory for rendered pages, in bytes (0: no cache).
+    pub page_cache_bytes: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_import_bytes: 1 << 30,
+            page_cache_bytes: 256 << 20,
         }
     }
 }
@@ -28,6 +32,19 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: Arc<KeyRing>,
     pub config: Arc<ApiConfig>,
+    pub pages: Arc<PageCache>,
     /// The sync engine, when this process runs one (absent in pure read replicas and tests).
     pub sync: Option<Arc<dyn SyncPort>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, config: ApiConfig, sync: Option<Arc<dyn SyncPort>>) -> Self {
+        Self {
+            store,
+            keys,
+            pages: Arc::new(PageCache::new(config.page_cache_bytes)),
+            config: Arc::new(config),
+            sync,
+        }
+    }
 }

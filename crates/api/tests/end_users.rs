@@ -221,6 +221,18 @@ async fn unknown_routes_are_problems(app: TestApp) {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.code(), "route_not_found");
     assert!(!reply.header("x-request-id").is_empty());
+    let token = app.admin.clone();
+    let reply = app
+        .send(
+            axum::http::Method::DELETE,
+            "/api/v3/customer",
+            Some(&token),
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.code(), "method_not_allowed");
 }
 
 both_backends!(

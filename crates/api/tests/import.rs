@@ -245,6 +245,7 @@ async fn oversized_bodies_get_413_and_change_nothing() {
         Backend::Sqlite,
         ApiConfig {
             max_import_bytes: 2_000,
+            ..ApiConfig::default()
         },
     )
     .await

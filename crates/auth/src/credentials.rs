@@ -112,8 +112,7 @@ fn single<'a>(form: &'a [(String, String)], name: &str) -> Result<Option<&'a str
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` → (id, secret).
 fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
-    let bad =
-        |why: &str| OAuthError::malformed_request(&format!("The Authorization header {why}."));
+    let bad = |why: &str| OAuthError::malformed_request(&format!("The Authorization header {why}."));
     let (scheme, encoded) = header
         .trim()
         .split_once(' ')
@@ -139,10 +138,7 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
 /// application/x-www-form-urlencoded decoding of one value: `+` is a space, `%XX` a byte.
 fn form_decode(text: &str) -> Option<String> {
     let spaced = text.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
+    percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 #[cfg(test)]
@@ -150,10 +146,7 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn basic(id: &str, secret: &str) -> String {
@@ -187,20 +180,14 @@ mod tests {
     #[test]
     fn secret_in_basic_is_form_decoded() {
         let header = basic("my%20app", "a+b%2Bc%3A~");
-        let parsed = client_credentials(
-            &form(&[("grant_type", "client_credentials")]),
-            Some(&header),
-        )
-        .unwrap();
+        let parsed = client_credentials(&form(&[("grant_type", "client_credentials")]), Some(&header)).unwrap();
         assert_eq!(parsed.client_id, "my app");
         assert_eq!(parsed.client_secret, "a b+c:~");
         assert_eq!(parsed.scope, None);
         assert_eq!(parsed.method, AuthMethod::ClientSecretBasic);
 
         let lower = format!("basic  {}", STANDARD.encode("id:pa:ss"));
-        let parsed =
-            client_credentials(&form(&[("grant_type", "client_credentials")]), Some(&lower))
-                .unwrap();
+        let parsed = client_credentials(&form(&[("grant_type", "client_credentials")]), Some(&lower)).unwrap();
         assert_eq!(
             (parsed.client_id.as_str(), parsed.client_secret.as_str()),
             ("id", "pa:ss")
@@ -213,10 +200,7 @@ mod tests {
         let header = basic("abc", "s");
         assert!(client_credentials(&form(&[grant, ("client_id", "abc")]), Some(&header)).is_ok());
         assert_eq!(
-            code(client_credentials(
-                &form(&[grant, ("client_id", "xyz")]),
-                Some(&header)
-            )),
+            code(client_credentials(&form(&[grant, ("client_id", "xyz")]), Some(&header))),
             ("invalid_request", 9002313)
         );
     }
@@ -238,16 +222,10 @@ mod tests {
             ("invalid_request", 900144)
         );
         let error = client_credentials(&form(&[("grant_type", "password")]), None).unwrap_err();
-        assert_eq!(
-            (error.error, error.error_codes[0]),
-            ("unsupported_grant_type", 70003)
-        );
+        assert_eq!((error.error, error.error_codes[0]), ("unsupported_grant_type", 70003));
         assert!(error.error_description.contains("'password'"));
         assert_eq!(
-            code(client_credentials(
-                &form(&[("grant_type", "Client_Credentials")]),
-                None
-            )),
+            code(client_credentials(&form(&[("grant_type", "Client_Credentials")]), None)),
             ("unsupported_grant_type", 70003)
         );
     }
@@ -256,16 +234,10 @@ mod tests {
     fn missing_credentials() {
         let grant = ("grant_type", "client_credentials");
         let error = client_credentials(&form(&[grant, ("client_secret", "s")]), None).unwrap_err();
-        assert_eq!(
-            (error.error, error.error_codes[0]),
-            ("invalid_request", 900144)
-        );
+        assert_eq!((error.error, error.error_codes[0]), ("invalid_request", 900144));
         assert!(error.error_description.contains("'client_id'"));
         assert_eq!(
-            code(client_credentials(
-                &form(&[grant, ("client_id", "a")]),
-                None
-            )),
+            code(client_credentials(&form(&[grant, ("client_id", "a")]), None)),
             ("invalid_client", 7000218)
         );
         assert_eq!(

@@ -25,11 +25,7 @@ impl ExternalIssuer {
     /// Ed25519 keys (EdDSA, as another rosterd signs). Keys of other types, encryption keys and
     /// keys without a `kid` are skipped rather than refused, so a document that grows new kinds
     /// of keys keeps working; a document without a `keys` array is refused.
-    pub fn new(
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-        jwks: &Value,
-    ) -> Result<Self, AuthError> {
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>, jwks: &Value) -> Result<Self, AuthError> {
         let keys = jwks
             .get("keys")
             .and_then(Value::as_array)
@@ -164,39 +160,22 @@ mod tests {
     fn entra_token_failures() {
         let issuer = entra();
         let token = rs256(&entra_claims(), RSA_KID);
-        assert_eq!(
-            issuer.verify(&token, at(4600 + 60)),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(issuer.verify(&token, at(4600 + 60)), Err(TokenError::Expired));
         assert_eq!(issuer.verify(&token, at(900)), Err(TokenError::NotYetValid));
 
-        let other = ExternalIssuer::new(
-            "https://login.microsoftonline.com/x/v2.0",
-            AUDIENCE,
-            &jwks(),
-        )
-        .unwrap();
+        let other = ExternalIssuer::new("https://login.microsoftonline.com/x/v2.0", AUDIENCE, &jwks()).unwrap();
         assert_eq!(other.verify(&token, at(2000)), Err(TokenError::WrongIssuer));
         let other = ExternalIssuer::new(issuer_url(), "api://someone-else", &jwks()).unwrap();
-        assert_eq!(
-            other.verify(&token, at(2000)),
-            Err(TokenError::WrongAudience)
-        );
+        assert_eq!(other.verify(&token, at(2000)), Err(TokenError::WrongAudience));
 
         let unknown = rs256(&entra_claims(), "rotated-away");
-        assert_eq!(
-            issuer.verify(&unknown, at(2000)),
-            Err(TokenError::UnknownKey)
-        );
+        assert_eq!(issuer.verify(&unknown, at(2000)), Err(TokenError::UnknownKey));
 
         let (input, signature) = token.rsplit_once('.').unwrap();
         let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
         bytes[0] ^= 0x80;
         let tampered = format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes));
-        assert_eq!(
-            issuer.verify(&tampered, at(2000)),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(issuer.verify(&tampered, at(2000)), Err(TokenError::BadSignature));
 
         let mut claims = entra_claims();
         claims.as_object_mut().unwrap().remove("appid");
@@ -212,16 +191,8 @@ mod tests {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(RSA_KID.to_string());
         let n = jwks()["keys"][0]["n"].as_str().unwrap().to_string();
-        let token = encode(
-            &header,
-            &entra_claims(),
-            &EncodingKey::from_secret(n.as_bytes()),
-        )
-        .unwrap();
-        assert_eq!(
-            entra().verify(&token, at(2000)),
-            Err(TokenError::WrongAlgorithm)
-        );
+        let token = encode(&header, &entra_claims(), &EncodingKey::from_secret(n.as_bytes())).unwrap();
+        assert_eq!(entra().verify(&token, at(2000)), Err(TokenError::WrongAlgorithm));
     }
 
     #[test]
@@ -262,14 +233,8 @@ mod tests {
 
     #[test]
     fn another_rosterd_can_be_trusted_through_its_jwks() {
-        let upstream = TokenIssuer::new(
-            "https://upstream",
-            "api://rosterd",
-            SigningKey::generate(),
-            Vec::new(),
-        );
-        let trusted =
-            ExternalIssuer::new("https://upstream", "api://rosterd", &upstream.jwks()).unwrap();
+        let upstream = TokenIssuer::new("https://upstream", "api://rosterd", SigningKey::generate(), Vec::new());
+        let trusted = ExternalIssuer::new("https://upstream", "api://rosterd", &upstream.jwks()).unwrap();
         let client = domain::ClientId::new_random();
         let token = upstream.issue(client, at(1000)).access_token;
         assert_eq!(trusted.verify(&token, at(1001)).unwrap().client_id, client);

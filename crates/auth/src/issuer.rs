@@ -81,11 +81,7 @@ impl TokenIssuer {
     ) -> Result<Self, AuthError> {
         let newest = records
             .iter()
-            .max_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then_with(|| a.kid.cmp(&b.kid))
-            })
+            .max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)))
             .ok_or(AuthError::NoSigningKey)?;
         let active = SigningKey::from_record(newest, secret)?;
         let retired = records
@@ -140,8 +136,7 @@ impl TokenIssuer {
             access_token: jwt::sign(&self.active, &claims),
             expires_in: lifetime,
             // The same instant as the `exp` claim (whole seconds).
-            expires_at: DateTime::from_timestamp(expires_at_secs, 0)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            expires_at: DateTime::from_timestamp(expires_at_secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 
@@ -205,9 +200,7 @@ mod tests {
         let issued = issuer.issue(client, at(1_700_000_000));
         assert_eq!(issued.expires_in, 3600);
         assert_eq!(issued.expires_at, at(1_700_003_600));
-        let verified = issuer
-            .verify(&issued.access_token, at(1_700_000_100))
-            .unwrap();
+        let verified = issuer.verify(&issued.access_token, at(1_700_000_100)).unwrap();
         assert_eq!(verified.client_id, client);
         assert_eq!(verified.expires_at, at(1_700_003_600));
         assert_eq!(verified.key_id, issuer.active_kid());
@@ -218,16 +211,8 @@ mod tests {
         let issuer = issuer();
         let client = ClientId::new_random();
         let claims = claims_of(&issuer.issue(client, at(1_700_000_000)).access_token);
-        let keys: Vec<&str> = claims
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            keys,
-            ["iss", "aud", "sub", "azp", "appid", "iat", "nbf", "exp", "jti"]
-        );
+        let keys: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["iss", "aud", "sub", "azp", "appid", "iat", "nbf", "exp", "jti"]);
         assert_eq!(claims["iss"], ISSUER);
         assert_eq!(claims["aud"], AUDIENCE);
         for name in ["sub", "azp", "appid"] {
@@ -247,17 +232,12 @@ mod tests {
         assert_eq!(issued.expires_in, 300);
         let token = &issued.access_token;
         assert!(issuer.verify(token, at(10_299)).is_ok());
-        assert!(issuer
-            .verify(token, at(10_300 + jwt::CLOCK_SKEW_SECS - 1))
-            .is_ok());
+        assert!(issuer.verify(token, at(10_300 + jwt::CLOCK_SKEW_SECS - 1)).is_ok());
         assert_eq!(
             issuer.verify(token, at(10_300 + jwt::CLOCK_SKEW_SECS)),
             Err(TokenError::Expired)
         );
-        assert_eq!(
-            issuer.verify(token, at(9_000)),
-            Err(TokenError::NotYetValid)
-        );
+        assert_eq!(issuer.verify(token, at(9_000)), Err(TokenError::NotYetValid));
     }
 
     #[test]
@@ -265,32 +245,15 @@ mod tests {
         let key = SigningKey::generate();
         let record_secret = SecretKey::generate();
         let record = key.to_record(&record_secret, at(0)).unwrap();
-        let ours = TokenIssuer::from_records(
-            ISSUER,
-            AUDIENCE,
-            std::slice::from_ref(&record),
-            &record_secret,
-        )
-        .unwrap();
+        let ours = TokenIssuer::from_records(ISSUER, AUDIENCE, std::slice::from_ref(&record), &record_secret).unwrap();
         let token = ours.issue(ClientId::new_random(), at(1000)).access_token;
 
-        let other_issuer = TokenIssuer::from_records(
-            "https://other",
-            AUDIENCE,
-            std::slice::from_ref(&record),
-            &record_secret,
-        )
-        .unwrap();
-        assert_eq!(
-            other_issuer.verify(&token, at(1000)),
-            Err(TokenError::WrongIssuer)
-        );
-        let other_audience =
-            TokenIssuer::from_records(ISSUER, "api://other", &[record], &record_secret).unwrap();
-        assert_eq!(
-            other_audience.verify(&token, at(1000)),
-            Err(TokenError::WrongAudience)
-        );
+        let other_issuer =
+            TokenIssuer::from_records("https://other", AUDIENCE, std::slice::from_ref(&record), &record_secret)
+                .unwrap();
+        assert_eq!(other_issuer.verify(&token, at(1000)), Err(TokenError::WrongIssuer));
+        let other_audience = TokenIssuer::from_records(ISSUER, "api://other", &[record], &record_secret).unwrap();
+        assert_eq!(other_audience.verify(&token, at(1000)), Err(TokenError::WrongAudience));
     }
 
     #[test]
@@ -313,26 +276,17 @@ mod tests {
         let secret = SecretKey::generate();
         let old = SigningKey::generate();
         let old_record = old.to_record(&secret, at(0)).unwrap();
-        let before =
-            TokenIssuer::from_records(ISSUER, AUDIENCE, std::slice::from_ref(&old_record), &secret)
-                .unwrap();
+        let before = TokenIssuer::from_records(ISSUER, AUDIENCE, std::slice::from_ref(&old_record), &secret).unwrap();
         let old_token = before.issue(ClientId::new_random(), at(1000)).access_token;
 
         let new = SigningKey::generate();
         let new_record = new.to_record(&secret, at(500)).unwrap();
-        let after = TokenIssuer::from_records(ISSUER, AUDIENCE, &[old_record, new_record], &secret)
-            .unwrap();
+        let after = TokenIssuer::from_records(ISSUER, AUDIENCE, &[old_record, new_record], &secret).unwrap();
         assert_eq!(after.active_kid(), new.kid());
         assert!(after.verify(&old_token, at(1100)).is_ok());
         let new_token = after.issue(ClientId::new_random(), at(1100)).access_token;
-        assert_eq!(
-            after.verify(&new_token, at(1100)).unwrap().key_id,
-            new.kid()
-        );
-        assert_eq!(
-            before.verify(&new_token, at(1100)),
-            Err(TokenError::UnknownKey)
-        );
+        assert_eq!(after.verify(&new_token, at(1100)).unwrap().key_id, new.kid());
+        assert_eq!(before.verify(&new_token, at(1100)), Err(TokenError::UnknownKey));
 
         let jwks = after.jwks();
         let kids: Vec<&str> = jwks["keys"]
@@ -352,9 +306,7 @@ mod tests {
             Err(AuthError::NoSigningKey)
         ));
         let record = SigningKey::generate().to_record(&secret, at(0)).unwrap();
-        assert!(
-            TokenIssuer::from_records(ISSUER, AUDIENCE, &[record], &SecretKey::generate()).is_err()
-        );
+        assert!(TokenIssuer::from_records(ISSUER, AUDIENCE, &[record], &SecretKey::generate()).is_err());
     }
 
     #[test]
@@ -379,13 +331,7 @@ mod tests {
         assert_eq!(key["kid"], issuer.active_kid());
         assert_eq!(key["use"], "sig");
         assert_eq!(key["alg"], "EdDSA");
-        assert_eq!(
-            URL_SAFE_NO_PAD
-                .decode(key["x"].as_str().unwrap())
-                .unwrap()
-                .len(),
-            32
-        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap().len(), 32);
     }
 
     #[test]
@@ -396,18 +342,12 @@ mod tests {
             doc["token_endpoint"],
             "https://rosterd.example/tenantui/oauth2/v2.0/token"
         );
-        assert_eq!(
-            doc["jwks_uri"],
-            "https://rosterd.example/tenantui/discovery/v2.0/keys"
-        );
+        assert_eq!(doc["jwks_uri"], "https://rosterd.example/tenantui/discovery/v2.0/keys");
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
             json!(["client_secret_post", "client_secret_basic"])
         );
         assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
-        assert_eq!(
-            doc["id_token_signing_alg_values_supported"],
-            json!(["EdDSA"])
-        );
+        assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
     }
 }

@@ -119,8 +119,7 @@ impl TrustedKey {
                 key.verify_strict(signing_input, &signature).is_ok()
             }
             KeyMaterial::Rs256(key) => {
-                jsonwebtoken::crypto::verify(signature_b64, signing_input, key, Algorithm::RS256)
-                    .unwrap_or(false)
+                jsonwebtoken::crypto::verify(signature_b64, signing_input, key, Algorithm::RS256).unwrap_or(false)
             }
         }
     }
@@ -216,28 +215,22 @@ pub(crate) fn verify(
         .get("kid")
         .and_then(Value::as_str)
         .ok_or(TokenError::UnknownKey)?;
-    let key = keys
-        .iter()
-        .find(|k| k.kid == kid)
-        .ok_or(TokenError::UnknownKey)?;
+    let key = keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
     if alg != key.algorithm() {
         return Err(TokenError::WrongAlgorithm);
     }
     if !key.signature_is_valid(parts.signing_input.as_bytes(), parts.signature_b64) {
         return Err(TokenError::BadSignature);
     }
-    let claims = decode_object(parts.payload_b64).ok_or(TokenError::Malformed(
-        "the token claims are not a JSON object",
-    ))?;
+    let claims =
+        decode_object(parts.payload_b64).ok_or(TokenError::Malformed("the token claims are not a JSON object"))?;
     check_claims(&claims, expected, now, kid)
 }
 
 fn check_header(header: &Map<String, Value>) -> Result<(), TokenError> {
     if header.contains_key("crit") {
         // RFC 7515 §4.1.11: extensions we do not understand must not be ignored.
-        return Err(TokenError::Malformed(
-            "the token uses critical header extensions",
-        ));
+        return Err(TokenError::Malformed("the token uses critical header extensions"));
     }
     match header.get("typ") {
         None => Ok(()),
@@ -259,8 +252,7 @@ fn check_claims(
     kid: &str,
 ) -> Result<VerifiedToken, TokenError> {
     let now_secs = now.timestamp();
-    let expires_at = numeric_date(claims, "exp")?
-        .ok_or(TokenError::Malformed("the token has no expiry (exp)"))?;
+    let expires_at = numeric_date(claims, "exp")?.ok_or(TokenError::Malformed("the token has no expiry (exp)"))?;
     // exp is the first instant at which the token is no longer valid (RFC 7519 §4.1.4).
     if now_secs >= expires_at.timestamp().saturating_add(CLOCK_SKEW_SECS) {
         return Err(TokenError::Expired);
@@ -307,12 +299,8 @@ fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a st
 }
 
 /// A NumericDate claim (seconds since the epoch, possibly fractional; RFC 7519 §2).
-fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<DateTime<Utc>>, TokenError> {
-    const BAD_DATE: TokenError =
-        TokenError::Malformed("a token date claim (exp, nbf, iat) is not a valid date");
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<DateTime<Utc>>, TokenError> {
+    const BAD_DATE: TokenError = TokenError::Malformed("a token date claim (exp, nbf, iat) is not a valid date");
     let Some(value) = claims.get(name) else {
         return Ok(None);
     };
@@ -330,9 +318,7 @@ fn numeric_date(
         },
         _ => return Err(BAD_DATE),
     };
-    DateTime::from_timestamp(seconds, 0)
-        .map(Some)
-        .ok_or(BAD_DATE)
+    DateTime::from_timestamp(seconds, 0).map(Some).ok_or(BAD_DATE)
 }
 
 #[cfg(test)]
@@ -400,21 +386,14 @@ mod tests {
         assert!(check(2000 + CLOCK_SKEW_SECS - 1).is_ok());
         assert_eq!(check(2000 + CLOCK_SKEW_SECS), Err(TokenError::Expired));
         assert!(check(1000 - CLOCK_SKEW_SECS).is_ok());
-        assert_eq!(
-            check(1000 - CLOCK_SKEW_SECS - 1),
-            Err(TokenError::NotYetValid)
-        );
+        assert_eq!(check(1000 - CLOCK_SKEW_SECS - 1), Err(TokenError::NotYetValid));
     }
 
     #[test]
     fn claims_are_checked() {
         let (key, trusted) = setup();
         let cases: [(&str, Value, TokenError); 8] = [
-            (
-                "iss",
-                json!("https://evil.example"),
-                TokenError::WrongIssuer,
-            ),
+            ("iss", json!("https://evil.example"), TokenError::WrongIssuer),
             ("aud", json!("api://other"), TokenError::WrongAudience),
             ("aud", json!(["api://other"]), TokenError::WrongAudience),
             ("aud", json!(5), TokenError::WrongAudience),
@@ -443,20 +422,13 @@ mod tests {
             let mut c = claims();
             c[name] = value;
             let token = sign(&key, &c);
-            assert_eq!(
-                verify(&token, &trusted, &expected(), at(1500)),
-                Err(error),
-                "{name}"
-            );
+            assert_eq!(verify(&token, &trusted, &expected(), at(1500)), Err(error), "{name}");
         }
         for missing in ["iss", "aud", "exp", "azp"] {
             let mut c = claims();
             c.as_object_mut().unwrap().remove(missing);
             let token = sign(&key, &c);
-            assert!(
-                verify(&token, &trusted, &expected(), at(1500)).is_err(),
-                "{missing}"
-            );
+            assert!(verify(&token, &trusted, &expected(), at(1500)).is_err(), "{missing}");
         }
     }
 
@@ -518,10 +490,7 @@ mod tests {
         let (header, _) = input.split_once('.').unwrap();
         let mut forged = claims();
         forged["azp"] = json!("00000000-0000-0000-0000-000000000001");
-        let tampered_claims = format!(
-            "{header}.{}.{signature}",
-            URL_SAFE_NO_PAD.encode(forged.to_string())
-        );
+        let tampered_claims = format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(forged.to_string()));
         assert_eq!(
             verify(&tampered_claims, &trusted, &expected(), at(1500)),
             Err(TokenError::BadSignature)
@@ -547,10 +516,7 @@ mod tests {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims().to_string())
         );
-        format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()))
-        )
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes())))
     }
 
     #[test]
@@ -558,18 +524,9 @@ mod tests {
         let (key, trusted) = setup();
         let kid = key.kid().to_string();
         let cases = [
-            (
-                json!({"alg": "none", "kid": kid}),
-                Err(TokenError::WrongAlgorithm),
-            ),
-            (
-                json!({"alg": "RS256", "kid": kid}),
-                Err(TokenError::WrongAlgorithm),
-            ),
-            (
-                json!({"alg": "HS256", "kid": kid}),
-                Err(TokenError::WrongAlgorithm),
-            ),
+            (json!({"alg": "none", "kid": kid}), Err(TokenError::WrongAlgorithm)),
+            (json!({"alg": "RS256", "kid": kid}), Err(TokenError::WrongAlgorithm)),
+            (json!({"alg": "HS256", "kid": kid}), Err(TokenError::WrongAlgorithm)),
             (json!({"alg": "EdDSA"}), Err(TokenError::UnknownKey)),
             (
                 json!({"kid": kid}),
@@ -577,9 +534,7 @@ mod tests {
             ),
             (
                 json!({"alg": "EdDSA", "kid": kid, "crit": ["exp"]}),
-                Err(TokenError::Malformed(
-                    "the token uses critical header extensions",
-                )),
+                Err(TokenError::Malformed("the token uses critical header extensions")),
             ),
             (
                 json!({"alg": "EdDSA", "kid": kid, "typ": "JWE"}),
@@ -598,10 +553,7 @@ mod tests {
     #[test]
     fn unverified_issuer_peeks() {
         let (key, _) = setup();
-        assert_eq!(
-            unverified_issuer(&sign(&key, &claims())).as_deref(),
-            Some(ISSUER)
-        );
+        assert_eq!(unverified_issuer(&sign(&key, &claims())).as_deref(), Some(ISSUER));
         assert_eq!(unverified_issuer("garbage"), None);
     }
 

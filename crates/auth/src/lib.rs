@@ -15,9 +15,7 @@ pub mod oauth;
 pub mod secret_key;
 pub mod signing_key;
 
-pub use client_secret::{
-    generate_client_secret, hash_client_secret, verify_client_secret, CLIENT_SECRET_PREFIX,
-};
+pub use client_secret::{generate_client_secret, hash_client_secret, verify_client_secret, CLIENT_SECRET_PREFIX};
 pub use credentials::{client_credentials, AuthMethod, ClientCredentials};
 pub use error::AuthError;
 pub use external::ExternalIssuer;

@@ -234,12 +234,7 @@ mod tests {
     #[test]
     fn error_body_is_entra_shaped() {
         let body = serde_json::to_value(fixed(OAuthError::invalid_client_secret("abc"))).unwrap();
-        let keys: Vec<&str> = body
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [
@@ -255,10 +250,7 @@ mod tests {
         assert_eq!(body["error_codes"], json!([7000215]));
         assert_eq!(body["timestamp"], "2024-05-13 10:14:05Z");
         assert_eq!(body["trace_id"], "11111111-2222-3333-4444-555555555555");
-        assert_eq!(
-            body["correlation_id"],
-            "66666666-7777-8888-9999-000000000000"
-        );
+        assert_eq!(body["correlation_id"], "66666666-7777-8888-9999-000000000000");
         let description = body["error_description"].as_str().unwrap();
         assert!(description.starts_with("AADSTS7000215: Invalid client secret provided."));
         assert!(description.contains("app 'abc'"));
@@ -278,57 +270,25 @@ mod tests {
                 900144,
                 400,
             ),
-            (
-                OAuthError::malformed_request("x"),
-                "invalid_request",
-                9002313,
-                400,
-            ),
+            (OAuthError::malformed_request("x"), "invalid_request", 9002313, 400),
             (
                 OAuthError::unsupported_grant_type("password"),
                 "unsupported_grant_type",
                 70003,
                 400,
             ),
-            (
-                OAuthError::missing_client_secret(),
-                "invalid_client",
-                7000218,
-                401,
-            ),
-            (
-                OAuthError::invalid_client_secret("c"),
-                "invalid_client",
-                7000215,
-                401,
-            ),
-            (
-                OAuthError::unknown_client("c"),
-                "unauthorized_client",
-                700016,
-                400,
-            ),
-            (
-                OAuthError::disabled_client("c"),
-                "unauthorized_client",
-                7000112,
-                400,
-            ),
-            (
-                OAuthError::invalid_scope("s"),
-                "invalid_scope",
-                1002012,
-                400,
-            ),
+            (OAuthError::missing_client_secret(), "invalid_client", 7000218, 401),
+            (OAuthError::invalid_client_secret("c"), "invalid_client", 7000215, 401),
+            (OAuthError::unknown_client("c"), "unauthorized_client", 700016, 400),
+            (OAuthError::disabled_client("c"), "unauthorized_client", 7000112, 400),
+            (OAuthError::invalid_scope("s"), "invalid_scope", 1002012, 400),
             (OAuthError::server_error(), "server_error", 50000, 500),
         ];
         for (error, name, code, status) in cases {
             assert_eq!(error.error, name);
             assert_eq!(error.error_codes, [code]);
             assert_eq!(error.status(), status, "{name}");
-            assert!(error
-                .error_description
-                .starts_with(&format!("AADSTS{code}: ")));
+            assert!(error.error_description.starts_with(&format!("AADSTS{code}: ")));
         }
     }
 

@@ -89,9 +89,7 @@ impl SecretKey {
 
     /// Decrypts what `seal` produced; fails on any other key, version or altered byte.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, AuthError> {
-        let (&version, rest) = sealed
-            .split_first()
-            .ok_or(AuthError::Unseal("it is empty"))?;
+        let (&version, rest) = sealed.split_first().ok_or(AuthError::Unseal("it is empty"))?;
         if version != SEAL_VERSION {
             return Err(AuthError::Unseal("unknown format version"));
         }
@@ -183,9 +181,7 @@ fn write_new_key_file(path: &Path, key: &SecretKey) -> std::io::Result<()> {
     }
     let mut file = options.open(path)?;
     let mut text = key.to_file_text();
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| file.sync_all());
+    let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
     text.zeroize();
     if let Err(e) = written {
         // A half-written key file would be refused at the next start; leave none behind.
@@ -237,10 +233,7 @@ mod tests {
         for i in 0..sealed.len() {
             let mut altered = sealed.clone();
             altered[i] ^= 0x01;
-            assert!(
-                key.open(&altered).is_err(),
-                "flipping byte {i} went unnoticed"
-            );
+            assert!(key.open(&altered).is_err(), "flipping byte {i} went unnoticed");
         }
         assert!(key.open(&sealed[..sealed.len() - 1]).is_err());
         assert!(key.open(&[]).is_err());
@@ -250,10 +243,7 @@ mod tests {
     #[test]
     fn another_key_cannot_open() {
         let sealed = SecretKey::generate().seal(b"secret").unwrap();
-        assert!(matches!(
-            SecretKey::generate().open(&sealed),
-            Err(AuthError::Unseal(_))
-        ));
+        assert!(matches!(SecretKey::generate().open(&sealed), Err(AuthError::Unseal(_))));
     }
 
     #[test]
@@ -288,16 +278,9 @@ mod tests {
             fs::write(&path, content).unwrap();
             let error = SecretKey::load_or_create(&path).unwrap_err();
             let message = error.to_string();
-            assert!(
-                matches!(error, AuthError::InvalidKeyFile { .. }),
-                "{message}"
-            );
+            assert!(matches!(error, AuthError::InvalidKeyFile { .. }), "{message}");
             assert!(message.contains(expected), "{message}");
-            assert_eq!(
-                fs::read_to_string(&path).unwrap(),
-                content,
-                "the file was changed"
-            );
+            assert_eq!(fs::read_to_string(&path).unwrap(), content, "the file was changed");
         }
     }
 

@@ -51,11 +51,7 @@ impl SigningKey {
     }
 
     /// The store's form: the 32-byte private seed sealed with the installation key.
-    pub fn to_record(
-        &self,
-        secret: &SecretKey,
-        created_at: DateTime<Utc>,
-    ) -> Result<SigningKeyRecord, AuthError> {
+    pub fn to_record(&self, secret: &SecretKey, created_at: DateTime<Utc>) -> Result<SigningKeyRecord, AuthError> {
         let mut seed = self.key.to_bytes();
         let sealed = secret.seal(&seed);
         seed.zeroize();
@@ -71,13 +67,12 @@ impl SigningKey {
     /// Opens a stored key; refuses one whose halves disagree or that another key sealed.
     pub fn from_record(record: &SigningKeyRecord, secret: &SecretKey) -> Result<Self, AuthError> {
         let public = VerificationKey::from_record(record)?;
-        let mut opened =
-            secret
-                .open(&record.private_key_sealed)
-                .map_err(|_| AuthError::InvalidSigningKey {
-                    kid: record.kid.clone(),
-                    reason: "its private half cannot be opened with this installation's secret key",
-                })?;
+        let mut opened = secret
+            .open(&record.private_key_sealed)
+            .map_err(|_| AuthError::InvalidSigningKey {
+                kid: record.kid.clone(),
+                reason: "its private half cannot be opened with this installation's secret key",
+            })?;
         let seed = <[u8; 32]>::try_from(opened.as_slice());
         opened.zeroize();
         let mut seed = seed.map_err(|_| AuthError::InvalidSigningKey {
@@ -193,10 +188,7 @@ mod tests {
             .decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
             .unwrap();
         let key = ed25519_dalek::VerifyingKey::from_bytes(&x.try_into().unwrap()).unwrap();
-        assert_eq!(
-            thumbprint(&key),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+        assert_eq!(thumbprint(&key), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]
@@ -205,16 +197,8 @@ mod tests {
         let b = SigningKey::generate();
         assert_ne!(a.kid(), b.kid());
         let signature = ed25519_dalek::Signature::from_bytes(&a.sign(b"message"));
-        assert!(a
-            .verification_key()
-            .dalek()
-            .verify(b"message", &signature)
-            .is_ok());
-        assert!(b
-            .verification_key()
-            .dalek()
-            .verify(b"message", &signature)
-            .is_err());
+        assert!(a.verification_key().dalek().verify(b"message", &signature).is_ok());
+        assert!(b.verification_key().dalek().verify(b"message", &signature).is_err());
     }
 
     #[test]
@@ -226,10 +210,7 @@ mod tests {
         assert_eq!(record.algorithm, "EdDSA");
         assert_eq!(record.public_key, key.verification_key().public_key_bytes());
         assert_eq!(record.created_at, now());
-        assert!(!record
-            .private_key_sealed
-            .windows(32)
-            .any(|w| w == key.key.to_bytes()));
+        assert!(!record.private_key_sealed.windows(32).any(|w| w == key.key.to_bytes()));
         let reopened = SigningKey::from_record(&record, &secret).unwrap();
         assert_eq!(reopened.kid(), key.kid());
         assert_eq!(reopened.sign(b"m"), key.sign(b"m"));
@@ -247,10 +228,7 @@ mod tests {
         ));
 
         let mut mismatched = record.clone();
-        mismatched.public_key = SigningKey::generate()
-            .verification_key()
-            .public_key_bytes()
-            .to_vec();
+        mismatched.public_key = SigningKey::generate().verification_key().public_key_bytes().to_vec();
         let error = SigningKey::from_record(&mismatched, &secret).unwrap_err();
         assert!(error.to_string().contains("do not match"), "{error}");
 

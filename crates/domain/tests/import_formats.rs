@@ -14,11 +14,7 @@ const SEED_PAGE: &str = include_str!("../../../testdata/seed-example-page1.json"
 fn parse(format: ImportFormat, body: &[u8]) -> Result<Vec<EndUser>, ImportError<Infallible>> {
     let mut users = Vec::new();
     parse_users(format, body, |row, user| {
-        assert_eq!(
-            row,
-            users.len() as u64 + 1,
-            "rows are numbered 1, 2, 3, ..."
-        );
+        assert_eq!(row, users.len() as u64 + 1, "rows are numbered 1, 2, 3, ...");
         users.push(user);
         Ok(())
     })?;
@@ -33,15 +29,9 @@ fn csv(body: &str) -> Result<Vec<EndUser>, ImportError<Infallible>> {
     parse(ImportFormat::Csv, body.as_bytes())
 }
 
-fn row_error(
-    result: Result<Vec<EndUser>, ImportError<Infallible>>,
-) -> (u64, Option<String>, String) {
+fn row_error(result: Result<Vec<EndUser>, ImportError<Infallible>>) -> (u64, Option<String>, String) {
     match result {
-        Err(ImportError::Row {
-            row,
-            field,
-            message,
-        }) => (row, field, message),
+        Err(ImportError::Row { row, field, message }) => (row, field, message),
         other => panic!("expected a row error, got {other:?}"),
     }
 }
@@ -96,14 +86,9 @@ fn live_platform_defaults_and_extra_keys() {
 
 #[test]
 fn envelope_keys_in_any_order_and_empty_data() {
-    let users =
-        json(r#"{"data":[{"Identity":"0a7db8a7-ef2d-4794-81e1-518fb15770d1"}],"currentPage":1}"#)
-            .unwrap();
+    let users = json(r#"{"data":[{"Identity":"0a7db8a7-ef2d-4794-81e1-518fb15770d1"}],"currentPage":1}"#).unwrap();
     assert_eq!(users.len(), 1);
-    assert_eq!(
-        json(r#"{"currentPage":1,"pageSize":10,"data":[]}"#).unwrap(),
-        vec![]
-    );
+    assert_eq!(json(r#"{"currentPage":1,"pageSize":10,"data":[]}"#).unwrap(), vec![]);
     assert_eq!(json("[]").unwrap(), vec![]);
 }
 
@@ -128,9 +113,7 @@ fn wrong_types_are_row_errors_naming_the_field() {
         body.push_str(ok);
         body.push(',');
     }
-    body.push_str(
-        r#"{"Identity":"0a7db8a7-ef2d-4794-81e1-518fb15770d1","EnterpriseVoiceEnabled":"yes"}]"#,
-    );
+    body.push_str(r#"{"Identity":"0a7db8a7-ef2d-4794-81e1-518fb15770d1","EnterpriseVoiceEnabled":"yes"}]"#);
     let err = json(&body).unwrap_err();
     assert_eq!(err.code(), "invalid_user_row");
     assert_eq!(err.field(), Some("EnterpriseVoiceEnabled"));
@@ -174,14 +157,9 @@ fn identity_missing_or_malformed() {
 
 #[test]
 fn array_elements_must_be_objects() {
-    let (row, field, message) = row_error(json(
-        r#"[{"Identity":"04b6aa84-eb73-4f46-ba4a-200f86a2563a"}, 42]"#,
-    ));
+    let (row, field, message) = row_error(json(r#"[{"Identity":"04b6aa84-eb73-4f46-ba4a-200f86a2563a"}, 42]"#));
     assert_eq!((row, field), (2, None));
-    assert!(
-        message.contains("must be a JSON object, got a number"),
-        "{message}"
-    );
+    assert!(message.contains("must be a JSON object, got a number"), "{message}");
 }
 
 // ---------------------------------------------------------------- Get-CsOnlineUser JSON
@@ -244,8 +222,7 @@ fn cs_online_user_json_array() {
     expected.department = Some("Sales".into());
     expected.tenant_id = Some("7e24d47c-eb72-439a-84e4-aea1bdb1eed9".into());
     expected.user_principal_name = Some("MeganB@contoso.com".into());
-    expected.ms_interpreted_user_type =
-        Some("PureOnlineTeamsOnlyUserNeedsOnlineVoiceRoutingPolicy".into());
+    expected.ms_interpreted_user_type = Some("PureOnlineTeamsOnlyUserNeedsOnlineVoiceRoutingPolicy".into());
     expected.enterprise_voice_enabled = Some(true);
     expected.online_voice_routing_policy = "US-East".into();
     assert_eq!(megan, &expected);
@@ -254,15 +231,9 @@ fn cs_online_user_json_array() {
     assert_eq!(mallory.identity, id("0a7db8a7-ef2d-4794-81e1-518fb15770d1"));
     assert_eq!(mallory.object_id, "0A7DB8A7-EF2D-4794-81E1-518FB15770D1");
     assert_eq!(mallory.user_type.as_deref(), Some("NoService"));
-    assert_eq!(
-        mallory.ms_interpreted_user_type.as_deref(),
-        Some("SomeFutureUserType")
-    );
+    assert_eq!(mallory.ms_interpreted_user_type.as_deref(), Some("SomeFutureUserType"));
     assert_eq!(mallory.line_uri.as_deref(), Some("3221231212"));
-    assert_eq!(
-        mallory.sip_address.as_deref(),
-        Some("sip:mallory@contoso.com")
-    );
+    assert_eq!(mallory.sip_address.as_deref(), Some("sip:mallory@contoso.com"));
     assert_eq!(mallory.usage_location, None, "an empty value is null");
     assert_eq!(mallory.online_voice_routing_policy, "");
     assert_eq!(mallory.enterprise_voice_enabled, Some(false));
@@ -288,10 +259,7 @@ fn cs_online_user_utf16_from_windows_powershell_redirection() {
     for unit in CS_MODERN.encode_utf16() {
         body.extend(unit.to_le_bytes());
     }
-    assert_eq!(
-        parse(ImportFormat::Json, &body).unwrap(),
-        json(CS_MODERN).unwrap()
-    );
+    assert_eq!(parse(ImportFormat::Json, &body).unwrap(), json(CS_MODERN).unwrap());
 }
 
 #[test]
@@ -364,11 +332,7 @@ fn truncated_json_says_so() {
 fn malformed_json_has_a_position() {
     let err = json("[\n  {\"Identity\": \"x\",,}\n]").unwrap_err();
     match err {
-        ImportError::Syntax {
-            line,
-            column,
-            message,
-        } => {
+        ImportError::Syntax { line, column, message } => {
             assert_eq!(line, 2);
             assert!(column.is_some());
             assert!(message.starts_with("malformed JSON"), "{message}");
@@ -401,10 +365,7 @@ fn valid_json_that_is_not_users() {
         r#"{"value":[]}"#,
     ] {
         let err = json(body).unwrap_err();
-        assert!(
-            matches!(err, ImportError::NotUsers { .. }),
-            "{body}: {err:?}"
-        );
+        assert!(matches!(err, ImportError::NotUsers { .. }), "{body}: {err:?}");
         assert_eq!(err.code(), "unsupported_body");
     }
 }
@@ -461,10 +422,7 @@ fn export_csv_with_type_line() {
     assert_eq!(mallory.web_name.as_deref(), Some("Cortez, Mallory \"Mal\""));
     assert_eq!(mallory.user_type.as_deref(), Some("NoService"));
     assert_eq!(mallory.enterprise_voice_enabled, Some(false));
-    assert_eq!(
-        (mallory.department.as_ref(), mallory.line_uri.as_ref()),
-        (None, None)
-    );
+    assert_eq!((mallory.department.as_ref(), mallory.line_uri.as_ref()), (None, None));
     assert_eq!(mallory.hosting_provider, None);
     assert_eq!(mallory.sip_address, None);
     assert_eq!(mallory.online_voice_routing_policy, "");
@@ -504,10 +462,7 @@ fn live_platform_keyed_csv() {
         writer.write_record(&row).unwrap();
     }
     let body = writer.into_inner().unwrap();
-    assert_eq!(
-        parse(ImportFormat::Csv, &body).unwrap(),
-        json(SEED_PAGE).unwrap()
-    );
+    assert_eq!(parse(ImportFormat::Csv, &body).unwrap(), json(SEED_PAGE).unwrap());
 }
 
 #[test]
@@ -529,10 +484,7 @@ fn csv_row_errors_give_data_row_and_line() {
                 0a7db8a7-ef2d-4794-81e1-518fb15770d1,Mallory,nope\r\n";
     let (row, _, message) = row_error(csv(crlf));
     assert_eq!(row, 2);
-    assert!(
-        message.starts_with("row 2 (CSV data row 2, line 6)"),
-        "{message}"
-    );
+    assert!(message.starts_with("row 2 (CSV data row 2, line 6)"), "{message}");
 
     let (row, field, _) = row_error(csv("Identity,WebName\nnot-a-guid,x\n"));
     assert_eq!((row, field.as_deref()), (1, Some("Identity")));
@@ -550,10 +502,7 @@ fn csv_body_errors() {
     match csv(truncated) {
         Err(ImportError::Syntax { line, message, .. }) => {
             assert_eq!(line, 4);
-            assert!(
-                message.contains("truncated") || message.contains("fields"),
-                "{message}"
-            );
+            assert!(message.contains("truncated") || message.contains("fields"), "{message}");
         }
         other => panic!("{other:?}"),
     }
@@ -569,10 +518,7 @@ fn csv_body_errors() {
     let err = csv("Name,Mail\nx,y\n").unwrap_err();
     assert_eq!(err.code(), "unsupported_body");
     assert!(err.to_string().contains("\"Name\""), "{err}");
-    assert!(matches!(
-        csv("#TYPE Foo\n"),
-        Err(ImportError::NotUsers { .. })
-    ));
+    assert!(matches!(csv("#TYPE Foo\n"), Err(ImportError::NotUsers { .. })));
     // Not UTF-8.
     let latin1 = b"Identity,WebName\n04b6aa84-eb73-4f46-ba4a-200f86a2563a,Zo\xEB\n";
     match parse(ImportFormat::Csv, latin1) {
@@ -590,9 +536,7 @@ fn csv_body_errors() {
 
 #[test]
 fn detect_by_content_type_or_sniffing() {
-    let count = |ct: Option<&str>, body: &str| {
-        parse_users_detect(ct, body.as_bytes(), |_, _| Ok::<(), Infallible>(()))
-    };
+    let count = |ct: Option<&str>, body: &str| parse_users_detect(ct, body.as_bytes(), |_, _| Ok::<(), Infallible>(()));
     assert_eq!(count(None, SEED_PAGE).unwrap(), 10);
     assert_eq!(count(Some("text/plain"), CS_CSV_PS5).unwrap(), 2);
     assert_eq!(count(Some("text/csv"), CS_CSV_PS5).unwrap(), 2);
@@ -601,17 +545,11 @@ fn detect_by_content_type_or_sniffing() {
         Err(ImportError::Syntax { .. })
     ));
     assert!(matches!(count(None, " \n "), Err(ImportError::Empty)));
-    assert!(matches!(
-        count(None, "42"),
-        Err(ImportError::NotUsers { .. })
-    ));
+    assert!(matches!(count(None, "42"), Err(ImportError::NotUsers { .. })));
     let padded = format!("{}{}", "\n".repeat(1_000), SEED_PAGE);
     assert_eq!(count(None, &padded).unwrap(), 10);
     // Sniffing looks at a bounded prefix.
     let padded = format!("{}{}", "\n".repeat(100_000), SEED_PAGE);
-    assert!(matches!(
-        count(None, &padded),
-        Err(ImportError::NotUsers { .. })
-    ));
+    assert!(matches!(count(None, &padded), Err(ImportError::NotUsers { .. })));
     assert_eq!(count(Some("application/json"), &padded).unwrap(), 10);
 }

@@ -22,12 +22,7 @@ fn parse(format: ImportFormat, body: &[u8]) -> Result<Vec<EndUser>, ImportError<
 
 /// Any text, including control characters, quotes and non-ASCII.
 fn any_text() -> BoxedStrategy<String> {
-    prop_oneof![
-        ".{0,12}",
-        "[\"\\\\,;\r\n\t a-zé😀]{0,12}",
-        Just(String::new())
-    ]
-    .boxed()
+    prop_oneof![".{0,12}", "[\"\\\\,;\r\n\t a-zé😀]{0,12}", Just(String::new())].boxed()
 }
 
 /// Text that is never empty: CSV writes null as the empty field, so "" cannot round-trip there.
@@ -40,24 +35,8 @@ fn some_text() -> BoxedStrategy<String> {
 fn user(text: BoxedStrategy<String>) -> impl Strategy<Value = EndUser> {
     let opt = move || proptest::option::of(text.clone());
     (
-        (
-            any::<u128>(),
-            opt(),
-            opt(),
-            opt(),
-            opt(),
-            opt(),
-            opt(),
-            opt(),
-        ),
-        (
-            opt(),
-            opt(),
-            opt(),
-            any::<i64>(),
-            any::<Option<bool>>(),
-            opt(),
-        ),
+        (any::<u128>(), opt(), opt(), opt(), opt(), opt(), opt(), opt()),
+        (opt(), opt(), opt(), any::<i64>(), any::<Option<bool>>(), opt()),
         (opt(), opt(), opt(), any::<Option<bool>>(), opt(), opt()),
     )
         .prop_map(|(a, b, c)| {
@@ -97,8 +76,7 @@ fn csv_body(users: &[EndUser]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(FIELD_NAMES).unwrap_or_default();
     for user in users {
-        let value: serde_json::Value =
-            serde_json::from_str(&user.render_json()).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&user.render_json()).unwrap_or_default();
         let row: Vec<String> = FIELD_NAMES
             .iter()
             .map(|key| match &value[*key] {

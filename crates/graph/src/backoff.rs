@@ -51,10 +51,7 @@ mod tests {
     fn retry_after_seconds_and_dates() {
         assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
         assert_eq!(retry_after(&headers(" 0 ")), Some(Duration::ZERO));
-        assert_eq!(
-            retry_after(&headers("1.5")),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(retry_after(&headers("1.5")), Some(Duration::from_millis(1500)));
         assert_eq!(
             retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
             Some(Duration::ZERO)
@@ -72,10 +69,7 @@ mod tests {
         let max = Duration::from_secs(1);
         for _ in 0..100 {
             let first = backoff(base, max, 1);
-            assert!(
-                first >= Duration::from_millis(50) && first <= base,
-                "{first:?}"
-            );
+            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
             let third = backoff(base, max, 3);
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
             let late = backoff(base, max, 30);

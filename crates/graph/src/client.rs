@@ -62,32 +62,21 @@ impl GraphClient {
     }
 
     /// A client that waits through `sleeper` (tests record waits instead of sleeping).
-    pub fn with_sleeper(
-        config: GraphConfig,
-        sleeper: Arc<dyn Sleeper>,
-    ) -> Result<Self, GraphError> {
+    pub fn with_sleeper(config: GraphConfig, sleeper: Arc<dyn Sleeper>) -> Result<Self, GraphError> {
         let graph = parse_base("graph_url", &config.graph_url)?;
         let login = parse_base("login_url", &config.login_url)?;
         if !(1..=999).contains(&config.users_page_size) {
             return Err(GraphError::Config("users_page_size must be 1..=999".into()));
         }
         if config.configurations_page_size == Some(0) {
-            return Err(GraphError::Config(
-                "configurations_page_size must be at least 1".into(),
-            ));
+            return Err(GraphError::Config("configurations_page_size must be at least 1".into()));
         }
         if config.request_timeout.is_zero() {
-            return Err(GraphError::Config(
-                "request_timeout must be positive".into(),
-            ));
+            return Err(GraphError::Config("request_timeout must be positive".into()));
         }
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
-            .connect_timeout(
-                config
-                    .request_timeout
-                    .min(std::time::Duration::from_secs(15)),
-            )
+            .connect_timeout(config.request_timeout.min(std::time::Duration::from_secs(15)))
             // A redirect could carry the bearer token elsewhere; Graph does not redirect these.
             .redirect(reqwest::redirect::Policy::none())
             .use_rustls_tls()
@@ -129,9 +118,7 @@ fn parse_base(name: &str, text: &str) -> Result<Url, GraphError> {
         return Err(GraphError::Config(format!("{name} must be an http(s) URL")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(GraphError::Config(format!(
-            "{name} must not carry a query or fragment"
-        )));
+        return Err(GraphError::Config(format!("{name} must not carry a query or fragment")));
     }
     Ok(url)
 }
@@ -238,10 +225,7 @@ impl TenantClient {
 
     /// `GET /v1.0/admin/teams/userConfigurations`, following `@odata.nextLink`.
     pub fn user_configurations(&self) -> Pager<TeamsUserConfiguration> {
-        let mut url = format!(
-            "{}/v1.0/admin/teams/userConfigurations",
-            self.inner.graph_prefix
-        );
+        let mut url = format!("{}/v1.0/admin/teams/userConfigurations", self.inner.graph_prefix);
         if let Some(top) = self.inner.config.configurations_page_size {
             url.push_str(&format!("?$top={top}"));
         }
@@ -265,24 +249,13 @@ impl TenantClient {
     /// One page, with retries for throttling and transient failures and one token refresh on
     /// 401.
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %self.credentials.tenant_id, %resource))]
-    pub(crate) async fn fetch_page(
-        &self,
-        resource: Resource,
-        url: &Url,
-    ) -> Result<RawPage, GraphError> {
+    pub(crate) async fn fetch_page(&self, resource: Resource, url: &Url) -> Result<RawPage, GraphError> {
         let inner = &self.inner;
-        let mut attempts = Attempts::new(
-            &inner.config,
-            inner.sleeper.as_ref(),
-            self.observer(),
-            resource,
-        );
+        let mut attempts = Attempts::new(&inner.config, inner.sleeper.as_ref(), self.observer(), resource);
         let mut token_refreshed = false;
         loop {
             attempts.start();
-            let token = inner
-                .token(&self.credentials, self.observer(), false)
-                .await?;
+            let token = inner.token(&self.credentials, self.observer(), false).await?;
             let mut request = inner
                 .http
                 .get(url.clone())
@@ -349,16 +322,12 @@ fn classify_page(
         410 if resource == Resource::UsersDelta => return Err(GraphError::DeltaExpired),
         _ => {}
     }
-    let detail = serde_json::from_slice::<ErrorEnvelope>(body)
-        .ok()
-        .map(|e| e.error);
+    let detail = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
     let code = detail.as_ref().and_then(|d| d.code.clone());
     if resource == Resource::UsersDelta
-        && code.as_deref().is_some_and(|c| {
-            DELTA_EXPIRED_CODES
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(c))
-        })
+        && code
+            .as_deref()
+            .is_some_and(|c| DELTA_EXPIRED_CODES.iter().any(|e| e.eq_ignore_ascii_case(c)))
     {
         return Err(GraphError::DeltaExpired);
     }
@@ -429,29 +398,20 @@ mod tests {
                 graph_url: bad.into(),
                 ..GraphConfig::default()
             };
-            assert!(
-                matches!(GraphClient::new(config), Err(GraphError::Config(_))),
-                "{bad}"
-            );
+            assert!(matches!(GraphClient::new(config), Err(GraphError::Config(_))), "{bad}");
         }
         let config = GraphConfig {
             users_page_size: 1000,
             ..GraphConfig::default()
         };
-        assert!(matches!(
-            GraphClient::new(config),
-            Err(GraphError::Config(_))
-        ));
+        assert!(matches!(GraphClient::new(config), Err(GraphError::Config(_))));
     }
 
     #[test]
     fn paging_links_must_stay_on_graph() {
         let tenant = client("https://graph.microsoft.com");
         assert!(tenant
-            .own_link(
-                Resource::Users,
-                "https://graph.microsoft.com/v1.0/users?$skiptoken=x"
-            )
+            .own_link(Resource::Users, "https://graph.microsoft.com/v1.0/users?$skiptoken=x")
             .is_ok());
         for foreign in [
             "https://evil.example/v1.0/users",
@@ -472,9 +432,7 @@ mod tests {
     #[test]
     fn classifies_graph_answers() {
         let page = br#"{"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=a","value":[{"id":"x"}]}"#;
-        assert!(
-            matches!(classify_page(Resource::Users, 200, None, page), Ok(PageStep::Done(p)) if p.value.len() == 1)
-        );
+        assert!(matches!(classify_page(Resource::Users, 200, None, page), Ok(PageStep::Done(p)) if p.value.len() == 1));
         assert!(matches!(
             classify_page(Resource::Users, 200, None, b"{\"value\":[{\"id\""),
             Ok(PageStep::Retry(Failure::InvalidBody(_)))
@@ -487,8 +445,7 @@ mod tests {
             classify_page(Resource::UsersDelta, 410, None, b"").err(),
             Some(GraphError::DeltaExpired)
         );
-        let expired =
-            br#"{"error":{"code":"syncStateNotFound","message":"The sync state is gone."}}"#;
+        let expired = br#"{"error":{"code":"syncStateNotFound","message":"The sync state is gone."}}"#;
         assert_eq!(
             classify_page(Resource::UsersDelta, 400, None, expired).err(),
             Some(GraphError::DeltaExpired)
@@ -516,12 +473,7 @@ mod tests {
             Ok(PageStep::RefreshToken(_))
         ));
         assert!(matches!(
-            classify_page(
-                Resource::Users,
-                503,
-                Some(std::time::Duration::from_secs(2)),
-                b""
-            ),
+            classify_page(Resource::Users, 503, Some(std::time::Duration::from_secs(2)), b""),
             Ok(PageStep::Retry(Failure::Throttled {
                 status: 503,
                 retry_after: Some(_)

@@ -42,11 +42,7 @@ pub struct TenantCredentials {
 }
 
 impl TenantCredentials {
-    pub fn new(
-        tenant_id: Uuid,
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-    ) -> Self {
+    pub fn new(tenant_id: Uuid, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
             tenant_id,
             client_id: client_id.into(),

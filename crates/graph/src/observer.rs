@@ -25,10 +25,7 @@ pub enum RetryReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphEvent {
     /// A fresh token was issued (a cache hit reports nothing).
-    TokenAcquired {
-        tenant_id: Uuid,
-        expires_in: Duration,
-    },
+    TokenAcquired { tenant_id: Uuid, expires_in: Duration },
     /// A page was read; `number` counts from 1 within the listing, `items_total` includes it.
     PageRead {
         resource: Resource,
@@ -87,10 +84,7 @@ impl RecordingObserver {
     }
 
     pub fn events(&self) -> Vec<GraphEvent> {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 

@@ -89,11 +89,7 @@ impl<T> std::fmt::Debug for Pager<T> {
 }
 
 impl<T: PageItem> Pager<T> {
-    pub(crate) fn start(
-        client: TenantClient,
-        resource: Resource,
-        first: Result<Url, url::ParseError>,
-    ) -> Self {
+    pub(crate) fn start(client: TenantClient, resource: Resource, first: Result<Url, url::ParseError>) -> Self {
         let cursor = match first {
             Ok(url) => Cursor::Next(url),
             Err(error) => Cursor::Invalid(GraphError::Config(format!("{resource} URL: {error}"))),

@@ -123,10 +123,7 @@ impl<'a> Attempts<'a> {
         }
         let jittered = || backoff(self.config.base_backoff, self.config.max_backoff, self.made);
         let (wait, event) = match &failure {
-            Failure::Throttled {
-                status,
-                retry_after,
-            } => {
+            Failure::Throttled { status, retry_after } => {
                 let wait = retry_after
                     .map(|asked| asked.min(self.config.max_retry_after))
                     .unwrap_or_else(jittered);
@@ -215,10 +212,7 @@ mod tests {
         attempts.after_failure(asked(3)).await.unwrap();
         attempts.start();
         attempts.after_failure(asked(600)).await.unwrap();
-        assert_eq!(
-            sleeper.waits(),
-            vec![Duration::from_secs(3), Duration::from_secs(10)]
-        );
+        assert_eq!(sleeper.waits(), vec![Duration::from_secs(3), Duration::from_secs(10)]);
         assert!(matches!(
             observer.events()[1],
             GraphEvent::Throttled { wait, retry_after: Some(asked), attempt: 2, .. }
@@ -230,21 +224,13 @@ mod tests {
     async fn gives_up_after_max_retries() {
         let config = config();
         let sleeper = RecordingSleeper::new();
-        let mut attempts = Attempts::new(
-            &config,
-            &sleeper,
-            &crate::observer::NoopObserver,
-            Resource::Users,
-        );
+        let mut attempts = Attempts::new(&config, &sleeper, &crate::observer::NoopObserver, Resource::Users);
         for _ in 0..3 {
             attempts.start();
             attempts.after_failure(Failure::Server(502)).await.unwrap();
         }
         attempts.start();
-        let error = attempts
-            .after_failure(Failure::Server(502))
-            .await
-            .unwrap_err();
+        let error = attempts.after_failure(Failure::Server(502)).await.unwrap_err();
         assert_eq!(
             error,
             GraphError::Server {
@@ -260,12 +246,7 @@ mod tests {
     async fn invalid_bodies_have_their_own_budget() {
         let config = config();
         let sleeper = RecordingSleeper::new();
-        let mut attempts = Attempts::new(
-            &config,
-            &sleeper,
-            &crate::observer::NoopObserver,
-            Resource::Users,
-        );
+        let mut attempts = Attempts::new(&config, &sleeper, &crate::observer::NoopObserver, Resource::Users);
         attempts.start();
         attempts
             .after_failure(Failure::InvalidBody("eof".into()))

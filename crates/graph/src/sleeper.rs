@@ -35,10 +35,7 @@ impl RecordingSleeper {
 
     /// The waits requested so far, in order.
     pub fn waits(&self) -> Vec<Duration> {
-        self.waits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.waits.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn total(&self) -> Duration {
@@ -49,9 +46,6 @@ impl RecordingSleeper {
 #[async_trait]
 impl Sleeper for RecordingSleeper {
     async fn sleep(&self, duration: Duration) {
-        self.waits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(duration);
+        self.waits.lock().unwrap_or_else(PoisonError::into_inner).push(duration);
     }
 }

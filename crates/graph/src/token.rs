@@ -154,22 +154,14 @@ impl Inner {
         credentials: &TenantCredentials,
         observer: &dyn GraphObserver,
     ) -> Result<(AccessToken, Duration), GraphError> {
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.login_prefix, credentials.tenant_id
-        );
+        let url = format!("{}/{}/oauth2/v2.0/token", self.login_prefix, credentials.tenant_id);
         let form = [
             ("client_id", credentials.client_id.as_str()),
             ("client_secret", credentials.client_secret.expose()),
             ("scope", self.scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let mut attempts = Attempts::new(
-            &self.config,
-            self.sleeper.as_ref(),
-            observer,
-            Resource::Token,
-        );
+        let mut attempts = Attempts::new(&self.config, self.sleeper.as_ref(), observer, Resource::Token);
         loop {
             attempts.start();
             let sent = self
@@ -209,9 +201,7 @@ fn classify(status: u16, asked: Option<Duration>, body: &[u8]) -> Result<TokenSt
                     Duration::from_secs(seconds),
                 ))
             }
-            Ok(_) => Ok(TokenStep::Retry(Failure::InvalidBody(
-                "empty access_token".into(),
-            ))),
+            Ok(_) => Ok(TokenStep::Retry(Failure::InvalidBody("empty access_token".into()))),
             Err(error) => Ok(TokenStep::Retry(Failure::InvalidBody(error.to_string()))),
         },
         429 | 503 => Ok(TokenStep::Retry(Failure::Throttled {
@@ -247,9 +237,7 @@ mod tests {
             matches!(classify(200, None, ok), Ok(TokenStep::Issued(t, d)) if t.expose() == "abc" && d.as_secs() == 3599)
         );
         let v1 = br#"{"token_type":"Bearer","expires_in":"3600","access_token":"abc"}"#;
-        assert!(
-            matches!(classify(200, None, v1), Ok(TokenStep::Issued(_, d)) if d.as_secs() == 3600)
-        );
+        assert!(matches!(classify(200, None, v1), Ok(TokenStep::Issued(_, d)) if d.as_secs() == 3600));
         let refused = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#;
         match classify(401, None, refused) {
             Err(GraphError::Token(error)) => {
@@ -275,9 +263,6 @@ mod tests {
 
     #[test]
     fn token_debug_is_redacted() {
-        assert_eq!(
-            format!("{:?}", AccessToken("secret".into())),
-            "AccessToken(***)"
-        );
+        assert_eq!(format!("{:?}", AccessToken("secret".into())), "AccessToken(***)");
     }
 }

@@ -112,11 +112,7 @@ async fn full_round_then_only_changes() {
         panic!("a changed user must be an upsert");
     };
     let keys: Vec<&String> = properties.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        ["id", "displayName"],
-        "only the id and the changed property"
-    );
+    assert_eq!(keys, ["id", "displayName"], "only the id and the changed property");
     let UserDelta::Upsert { properties, .. } = by_id[&cleared] else {
         panic!("a changed user must be an upsert");
     };
@@ -180,10 +176,7 @@ async fn gone_means_delta_expired() {
     assert_eq!(error, GraphError::DeltaExpired);
     assert!(!error.is_transient());
 
-    setup
-        .fake
-        .expire_delta_links(setup.tenant.tenant_id)
-        .unwrap();
+    setup.fake.expire_delta_links(setup.tenant.tenant_id).unwrap();
     let error = round(&tenant, Some(&link), &mut replica).await.unwrap_err();
     assert_eq!(error, GraphError::DeltaExpired);
 
@@ -199,11 +192,7 @@ async fn a_link_from_another_graph_counts_as_expired() {
     let setup = Setup::new(14, 5).await;
     let tenant = setup.tenant_client();
     let foreign = "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc";
-    let error = tenant
-        .users_delta(Some(foreign))
-        .next_page()
-        .await
-        .unwrap_err();
+    let error = tenant.users_delta(Some(foreign)).next_page().await.unwrap_err();
     assert_eq!(error, GraphError::DeltaExpired);
     assert_eq!(setup.fake.requests(Endpoint::UsersDelta), 0);
 }

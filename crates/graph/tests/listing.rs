@@ -79,25 +79,14 @@ async fn reads_users_exactly_as_the_fake_holds_them() {
 
 #[tokio::test]
 async fn reads_teams_configurations_paged_and_maps_like_the_generator() {
-    let setup = Setup::with_config(4, 2_000, |config| {
-        config.configurations_page_size = Some(150)
-    })
-    .await;
+    let setup = Setup::with_config(4, 2_000, |config| config.configurations_page_size = Some(150)).await;
     let tenant = setup.tenant_client();
     let users = tenant.users().collect_all().await.unwrap().items;
     let configurations = tenant.user_configurations().collect_all().await.unwrap();
-    let with_config = setup
-        .tenant
-        .users
-        .iter()
-        .filter(|u| u.config.is_some())
-        .count();
+    let with_config = setup.tenant.users.iter().filter(|u| u.config.is_some()).count();
     assert_eq!(configurations.items.len(), with_config);
     assert!(configurations.pages >= (with_config as u64).div_ceil(150));
-    assert!(
-        with_config < 2_000,
-        "some generated users have no configuration"
-    );
+    assert!(with_config < 2_000, "some generated users have no configuration");
 
     let by_id: BTreeMap<Uuid, _> = configurations.items.iter().map(|c| (c.id, c)).collect();
     let mut mapped: Vec<_> = users
@@ -118,10 +107,7 @@ async fn server_default_page_size_and_empty_tenants() {
     let tenant = setup.tenant_client();
     let listing = tenant.users().collect_all().await.unwrap();
     assert_eq!((listing.items.len(), listing.pages), (0, 1));
-    setup
-        .fake
-        .add_generated_users(setup.tenant.tenant_id, 30)
-        .unwrap();
+    setup.fake.add_generated_users(setup.tenant.tenant_id, 30).unwrap();
     let configurations = tenant.user_configurations().collect_all().await.unwrap();
     assert!(configurations.pages >= 3);
 }
@@ -130,13 +116,7 @@ async fn server_default_page_size_and_empty_tenants() {
 async fn tenants_are_kept_apart() {
     let setup = Setup::new(6, 40).await;
     let other: FakeTenant = setup.fake.add_generated_tenant(7, 25);
-    let first = setup
-        .tenant_client()
-        .users()
-        .collect_all()
-        .await
-        .unwrap()
-        .items;
+    let first = setup.tenant_client().users().collect_all().await.unwrap().items;
     let second = setup
         .client
         .tenant(credentials_of(&other))

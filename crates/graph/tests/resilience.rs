@@ -55,11 +55,8 @@ async fn too_many_requests_honours_retry_after() {
 async fn retry_after_of_one_second_is_really_waited() {
     let fake = testkit::fake_graph::FakeGraph::start().await.unwrap();
     let tenant = fake.add_generated_tenant(22, 10);
-    let client = GraphClient::with_sleeper(
-        graph::GraphConfig::for_base_url(fake.url()),
-        Arc::new(TokioSleeper),
-    )
-    .unwrap();
+    let client =
+        GraphClient::with_sleeper(graph::GraphConfig::for_base_url(fake.url()), Arc::new(TokioSleeper)).unwrap();
     fake.inject(
         Endpoint::Users,
         Fault::TooManyRequests {
@@ -81,10 +78,7 @@ async fn retry_after_of_one_second_is_really_waited() {
 
 #[tokio::test]
 async fn retry_after_is_capped_by_configuration() {
-    let setup = Setup::with_config(23, 5, |config| {
-        config.max_retry_after = Duration::from_secs(2)
-    })
-    .await;
+    let setup = Setup::with_config(23, 5, |config| config.max_retry_after = Duration::from_secs(2)).await;
     setup.fake.inject(
         Endpoint::Users,
         Fault::TooManyRequests {
@@ -101,9 +95,7 @@ async fn unavailable_is_retried_with_backoff() {
     let setup = Setup::new(24, 5).await;
     setup.fake.inject(
         Endpoint::UserConfigurations,
-        Fault::ServiceUnavailable {
-            retry_after_secs: None,
-        },
+        Fault::ServiceUnavailable { retry_after_secs: None },
         2,
     );
     setup.fake.inject(
@@ -113,12 +105,7 @@ async fn unavailable_is_retried_with_backoff() {
         },
         1,
     );
-    setup
-        .tenant_client()
-        .user_configurations()
-        .collect_all()
-        .await
-        .unwrap();
+    setup.tenant_client().user_configurations().collect_all().await.unwrap();
     let waits = setup.sleeper.waits();
     assert_eq!(waits.len(), 3);
     // Backoff: base 100 ms doubled per attempt, jittered within its upper half.
@@ -142,12 +129,7 @@ async fn server_errors_are_retried_then_reported() {
     )));
 
     setup.fake.inject(Endpoint::Users, Fault::Status(500), 100);
-    let error = setup
-        .tenant_client()
-        .users()
-        .collect_all()
-        .await
-        .unwrap_err();
+    let error = setup.tenant_client().users().collect_all().await.unwrap_err();
     assert_eq!(
         error,
         GraphError::Server {
@@ -169,12 +151,7 @@ async fn endless_throttling_gives_up_after_max_retries() {
         },
         100,
     );
-    let error = setup
-        .tenant_client()
-        .users_delta(None)
-        .next_page()
-        .await
-        .unwrap_err();
+    let error = setup.tenant_client().users_delta(None).next_page().await.unwrap_err();
     assert_eq!(
         error,
         GraphError::Throttled {
@@ -190,9 +167,7 @@ async fn endless_throttling_gives_up_after_max_retries() {
 #[tokio::test]
 async fn permission_errors_are_not_retried() {
     let setup = Setup::new(27, 5).await;
-    setup
-        .fake
-        .inject(Endpoint::UserConfigurations, Fault::Status(403), 1);
+    setup.fake.inject(Endpoint::UserConfigurations, Fault::Status(403), 1);
     let error = setup
         .tenant_client()
         .user_configurations()
@@ -256,10 +231,7 @@ async fn a_failed_page_can_be_asked_for_again() {
 
 #[tokio::test]
 async fn slow_answers_time_out_and_are_retried() {
-    let setup = Setup::with_config(30, 5, |config| {
-        config.request_timeout = Duration::from_millis(300)
-    })
-    .await;
+    let setup = Setup::with_config(30, 5, |config| config.request_timeout = Duration::from_millis(300)).await;
     setup
         .fake
         .inject(Endpoint::Users, Fault::Delay(Duration::from_secs(5)), 1);
@@ -277,12 +249,7 @@ async fn slow_answers_time_out_and_are_retried() {
     setup
         .fake
         .inject(Endpoint::Users, Fault::Delay(Duration::from_secs(5)), 10);
-    let error = setup
-        .tenant_client()
-        .users()
-        .collect_all()
-        .await
-        .unwrap_err();
+    let error = setup.tenant_client().users().collect_all().await.unwrap_err();
     assert_eq!(
         error,
         GraphError::Timeout {

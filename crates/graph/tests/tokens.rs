@@ -52,11 +52,7 @@ async fn concurrent_calls_share_one_token_request() {
 #[tokio::test]
 async fn wrong_secret_is_a_typed_token_error() {
     let setup = Setup::new(43, 5).await;
-    let wrong = TenantCredentials::new(
-        setup.tenant.tenant_id,
-        setup.tenant.client_id.clone(),
-        "not-the-secret",
-    );
+    let wrong = TenantCredentials::new(setup.tenant.tenant_id, setup.tenant.client_id.clone(), "not-the-secret");
     let error = setup.client.tenant(wrong).validate().await.unwrap_err();
     let GraphError::Token(TokenError {
         status,
@@ -69,29 +65,18 @@ async fn wrong_secret_is_a_typed_token_error() {
     };
     assert_eq!(*status, 401);
     assert_eq!(error, "invalid_client");
-    assert!(error_description
-        .as_deref()
-        .unwrap()
-        .starts_with("AADSTS7000215"));
+    assert!(error_description.as_deref().unwrap().starts_with("AADSTS7000215"));
     assert_eq!(error_codes, &[7000215]);
     let shown = error.to_string();
     assert!(!shown.contains("not-the-secret"));
     assert!(!format!("{error:?}").contains("not-the-secret"));
-    assert_eq!(
-        setup.fake.requests(Endpoint::Token),
-        1,
-        "refusals are not retried"
-    );
+    assert_eq!(setup.fake.requests(Endpoint::Token), 1, "refusals are not retried");
 }
 
 #[tokio::test]
 async fn unknown_app_and_unknown_tenant_are_typed() {
     let setup = Setup::new(44, 5).await;
-    let stranger = TenantCredentials::new(
-        setup.tenant.tenant_id,
-        "00000000-0000-0000-0000-00000000abcd",
-        "x",
-    );
+    let stranger = TenantCredentials::new(setup.tenant.tenant_id, "00000000-0000-0000-0000-00000000abcd", "x");
     match setup.client.tenant(stranger).users().next_page().await {
         Err(GraphError::Token(refusal)) => assert_eq!(refusal.error, "unauthorized_client"),
         other => panic!("unexpected {other:?}"),
@@ -109,9 +94,7 @@ async fn unknown_app_and_unknown_tenant_are_typed() {
 #[tokio::test]
 async fn injected_token_refusal_surfaces_on_any_call() {
     let setup = Setup::new(45, 5).await;
-    setup
-        .fake
-        .inject(Endpoint::Token, Fault::invalid_client(), 1);
+    setup.fake.inject(Endpoint::Token, Fault::invalid_client(), 1);
     let error = setup.tenant_client().users().next_page().await.unwrap_err();
     assert!(matches!(&error, GraphError::Token(refusal) if refusal.error == "invalid_client"));
     assert!(error.to_string().contains("AADSTS7000215"));
@@ -160,10 +143,7 @@ async fn a_refused_bearer_token_is_replaced_once() {
     // Graph refusing every token is an error, after exactly one refresh.
     setup.fake.inject(Endpoint::Users, Fault::Unauthorized, 5);
     let error = tenant.users().collect_all().await.unwrap_err();
-    assert!(
-        matches!(error, GraphError::Api { status: 401, .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, GraphError::Api { status: 401, .. }), "{error:?}");
     assert_eq!(setup.fake.tokens_issued(), 3);
 }
 
@@ -190,12 +170,6 @@ async fn a_changed_secret_does_not_reuse_the_old_token() {
         setup.tenant.client_id.clone(),
         "rotated-but-wrong",
     );
-    let error = setup
-        .client
-        .tenant(changed)
-        .users()
-        .next_page()
-        .await
-        .unwrap_err();
+    let error = setup.client.tenant(changed).users().next_page().await.unwrap_err();
     assert!(matches!(error, GraphError::Token(_)));
 }

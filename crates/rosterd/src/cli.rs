@@ -23,14 +23,16 @@ pub struct StoreArgs {
     #[arg(
         long = "database",
         env = "ROSTERD_DATABASE_URL",
-        default_value = "sqlite://rosterd.db"
+        default_value = "sqlite://rosterd.db",
+        global = true
     )]
     pub database: String,
     /// File holding the key that seals secrets at rest (created, mode 0600, when missing).
     #[arg(
         long = "secret-key-file",
         env = "ROSTERD_SECRET_KEY_FILE",
-        default_value = "rosterd.key"
+        default_value = "rosterd.key",
+        global = true
     )]
     pub secret_key_file: PathBuf,
 }
@@ -46,9 +48,65 @@ pub struct ServeArgs {
     /// Largest accepted user import body, in bytes.
     #[arg(long = "max-import-bytes", env = "ROSTERD_MAX_IMPORT_BYTES", default_value_t = 1 << 30)]
     pub max_import_bytes: u64,
+    /// Memory for rendered pages, in MiB (0 disables the cache).
+    #[arg(long = "page-cache-mb", env = "ROSTERD_PAGE_CACHE_MB", default_value_t = 256)]
+    pub page_cache_mb: usize,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
+}
+
+/// Where Microsoft Graph and Entra live, and how patient to be with them.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Microsoft Graph base URL (national clouds: https://graph.microsoft.us, ...).
+    #[arg(long = "graph-url", env = "ROSTERD_GRAPH_URL", default_value = graph::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
+    /// Entra authority that issues tokens for customer tenants.
+    #[arg(long = "login-url", env = "ROSTERD_LOGIN_URL", default_value = graph::DEFAULT_LOGIN_URL)]
+    pub login_url: String,
+    /// Longest Retry-After honoured when Graph throttles (429/503), in seconds; longer requests
+    /// are capped to this.
+    #[arg(
+        long = "max-retry-after",
+        env = "ROSTERD_MAX_RETRY_AFTER_SECS",
+        default_value_t = 300
+    )]
+    pub max_retry_after_secs: u64,
+    /// Timeout of one Graph or token request, in seconds.
+    #[arg(long = "graph-timeout", env = "ROSTERD_GRAPH_TIMEOUT_SECS", default_value_t = 60)]
+    pub graph_timeout_secs: u64,
+    /// Further attempts of a Graph request after a transient failure (throttling, 5xx, timeout).
+    #[arg(long = "graph-retries", env = "ROSTERD_GRAPH_RETRIES", default_value_t = 6)]
+    pub graph_retries: u32,
+}
+
+/// The background sync loop of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    /// Seconds between quick (delta) syncs of each connected customer.
+    #[arg(long = "sync-interval", env = "ROSTERD_SYNC_INTERVAL_SECS", default_value_t = 300)]
+    pub sync_interval_secs: u64,
+    /// Seconds between full reconciliations of each customer.
+    #[arg(
+        long = "full-sync-interval",
+        env = "ROSTERD_FULL_SYNC_INTERVAL_SECS",
+        default_value_t = 86_400
+    )]
+    pub full_sync_interval_secs: u64,
+    /// Seconds a replica's claim on a customer lasts without renewal (renewed while its sync
+    /// runs); after a crash, another replica takes the customer over once it expires.
+    #[arg(long = "sync-lease", env = "ROSTERD_SYNC_LEASE_SECS", default_value_t = 600)]
+    pub sync_lease_secs: u64,
+    /// Customers synced at once by this process.
+    #[arg(long = "sync-concurrency", env = "ROSTERD_SYNC_CONCURRENCY", default_value_t = 4)]
+    pub sync_concurrency: usize,
+    /// Run no background sync loop (a read replica, or syncs run elsewhere); on-demand syncs
+    /// and connection checks still work.
+    #[arg(long = "no-sync", env = "ROSTERD_NO_SYNC", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_sync: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +117,8 @@ pub enum Command {
         store: StoreArgs,
         #[command(flatten)]
         serve: ServeArgs,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
     /// Run the server with a demo customer of 37 users and print a ready-to-paste request.
     Demo {
@@ -76,6 +136,8 @@ pub enum Command {
         secret_key_file: PathBuf,
         #[command(flatten)]
         serve: ServeArgs,
+        #[command(flatten)]
+        graph: GraphArgs,
     },
     /// Manage API clients.
     Client {
@@ -99,6 +161,32 @@ pub enum Command {
         allow_empty: bool,
         /// The file to load ('-' for standard input).
         file: PathBuf,
+    },
+    /// Copy a whole installation (services, users, clients, keys, tasks) into another database.
+    Copy {
+        /// Source database URL.
+        #[arg(long)]
+        from: String,
+        /// Target database URL (created and migrated; must be empty unless --force).
+        #[arg(long)]
+        to: String,
+        /// Copy into a target that already holds data (existing records are updated).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sync one customer's users from Microsoft Graph now, showing progress; prints a JSON
+    /// summary and exits non-zero when the sync fails.
+    Sync {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// The customer's UmpCustomerGuid.
+        #[arg(long)]
+        customer: String,
+        /// Read the whole tenant instead of the changes since the last sync.
+        #[arg(long)]
+        full: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {

@@ -3,8 +3,10 @@
 mod backend;
 mod cli;
 mod commands;
+mod copy;
 mod demo;
 mod serve;
+mod sync_wiring;
 
 use clap::Parser;
 use cli::{Cli, Command, StoreArgs};
@@ -16,6 +18,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("ROSTERD_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -28,18 +31,30 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { store, serve } => {
+        Command::Serve { store, serve, sync } => {
             let installation = Installation::open(&store).await?;
+            let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
             let keys = installation.key_ring(&base, &serve).await?;
-            tracing::info!(backend = installation.store.backend(), "rosterd listening on {base}");
-            serve::run(listener, serve::app_state(&installation, keys, &serve)).await
+            let bound = listener.local_addr()?;
+            tracing::info!(
+                backend = installation.store.backend(),
+                "rosterd listening on {base}, bound to {bound}"
+            );
+            if sync.no_sync {
+                tracing::info!("background sync disabled (--no-sync); on-demand syncs still run here");
+            } else {
+                engine.spawn_scheduler();
+            }
+            let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
+            serve::run(listener, state, Some(engine)).await
         }
         Command::Demo {
             database,
             secret_key_file,
             serve,
+            graph,
         } => {
             let installation = Installation::open(&StoreArgs {
                 database,
@@ -81,7 +96,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!();
             println!("Press Ctrl-C to stop.");
-            serve::run(listener, serve::app_state(&installation, keys, &serve)).await
+            // The demo tenant is fictional: no background sync loop, but on-demand syncs and
+            // connection checks work for customers connected to a real tenant.
+            let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
+            let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
+            serve::run(listener, state, Some(engine)).await
         }
         Command::Client { store, action } => {
             let installation = Installation::open(&store).await?;
@@ -91,10 +110,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store,
             customer,
             format,
+            allow_empty,
             file,
         } => {
             let installation = Installation::open(&store).await?;
             commands::import(&installation, &customer, format.as_deref(), &file, allow_empty).await
+        }
+        Command::Copy { from, to, force } => copy::run(&from, &to, force).await,
+        Command::Sync {
+            store,
+            graph,
+            customer,
+            full,
+        } => {
+            let installation = Installation::open(&store).await?;
+            sync_wiring::run_once(&installation, &graph, &customer, full).await
         }
         Command::Migrate { store } => {
             let installation = Installation::open(&store).await?;

@@ -1,4 +1,5 @@
-//! Wiring for the server: open the store, load keys, build the router, serve until a signal.
+//! Wiring for the server: open the store, load keys, build the router, serve until a signal,
+//! then stop the sync engine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,15 +56,17 @@ pub fn public_url(serve: &ServeArgs, bound: SocketAddr) -> String {
         .to_string()
 }
 
-pub fn app_state(installation: &Installation, keys: Arc<KeyRing>, serve: &ServeArgs) -> AppState {
-    AppState {
-        store: Arc::clone(&installation.store),
-        keys,
-        config: Arc::new(ApiConfig {
-            max_import_bytes: serve.max_import_bytes,
-        }),
-        sync: None,
-    }
+pub fn app_state(
+    installation: &Installation,
+    keys: Arc<KeyRing>,
+    serve: &ServeArgs,
+    sync: Option<Arc<dyn api::SyncPort>>,
+) -> AppState {
+    let config = ApiConfig {
+        max_import_bytes: serve.max_import_bytes,
+        page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
+    };
+    AppState::new(Arc::clone(&installation.store), keys, config, sync)
 }
 
 /// Binds first, so a caller can print the address before serving.
@@ -73,13 +76,18 @@ pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("listening on {listen}"))
 }
 
-/// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
-pub async fn run(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+/// Serves until SIGINT or SIGTERM, then lets requests in flight finish and stops `engine`'s
+/// syncs at a safe point (nothing half-committed; their leases are released).
+pub async fn run(listener: TcpListener, state: AppState, engine: Option<sync::Engine>) -> anyhow::Result<()> {
     let app = api::router(state);
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+    if let Some(engine) = engine {
+        engine.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,64 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod support;
 
-fn rosterd(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
-    cmd.current_dir(dir)
-        .env("ROSTERD_DATABASE_URL", format!("sqlite://{}/rosterd.db", dir.display()))
-        .env("ROSTERD_SECRET_KEY_FILE", dir.join("rosterd.key"))
-        .env("ROSTERD_LOG", "warn");
-    cmd
-}
+use std::io::Write;
+use std::process::Stdio;
 
-/// Reads stdout lines until `pred` matches one, collecting all of them.
-fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String> {
-    let stdout = child.stdout.as_mut().unwrap();
-    let mut reader = BufReader::new(stdout);
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).unwrap();
-        assert!(n > 0, "process ended before printing the expected line; got {lines:?}");
-        let done = pred(&line);
-        lines.push(line.trim_end().to_string());
-        if done {
-            return lines;
-        }
-    }
-}
-
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "graceful shutdown exits 0, got {status}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.kill().unwrap();
-    panic!("rosterd did not stop within 10 s of SIGTERM");
-}
-
-/// Pulls `'Bearer TOKEN'` and the URL out of the printed curl line.
-fn parse_curl(line: &str) -> (String, String) {
-    let token = line
-        .split("Bearer ")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap()
-        .to_string();
-    let url = line.rsplit(" '").next().unwrap().trim_end_matches('\'').to_string();
-    (token, url)
-}
+use support::{parse_curl, read_until, rosterd, serve_base, stop};
 
 #[tokio::test]
 async fn demo_prints_a_request_that_returns_the_seed_page() {
@@ -211,23 +159,8 @@ async fn clients_import_and_serve_from_the_command_line() {
     assert!(!rejected.status.success());
     assert!(String::from_utf8_lossy(&rejected.stderr).contains("Identity"));
 
-    let mut serve = rosterd(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("ROSTERD_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = {
-        let mut reader = BufReader::new(serve.stderr.as_mut().unwrap());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-    };
+    let database = format!("sqlite://{}/rosterd.db", dir.path().display());
+    let (serve, base) = serve_base(dir.path(), &database, None);
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
         .post(format!("{base}/oauth2/v2.0/token"))

@@ -2,7 +2,10 @@
 //! commits, discarding, keyset scans.
 
 use domain::{CustomerId, EndUser};
-use store::{GenerationCommit, GenerationTicket, PageSlice, ReplaceOutcome, Store, StoreError, UserRow, WriteError};
+use store::{
+    GenerationCommit, GenerationTicket, GenerationWriter, PageSlice, ReplaceOutcome, Store, StoreError, UserRow,
+    WriteError,
+};
 use uuid::Uuid;
 
 use crate::sample::{busy_sync_state, new_service, rendered_in_order, replace_users, user};
@@ -231,6 +234,7 @@ fn rows_for(list: &[EndUser]) -> Vec<UserRow> {
                 identity: u.identity,
                 fingerprint: EndUser::fingerprint_of(&body),
                 body,
+                source: None,
             }
         })
         .collect()
@@ -472,4 +476,119 @@ pub async fn large_generation_pages(store: &dyn Store) {
     assert_eq!(counts(&again), (N as i64, 1_000, 1, 1_000, N as i64 - 1_001));
     let slice = page(store, service.id, N as i64 - 2, 10).await;
     assert_eq!(slice.bodies, rendered_in_order(&shifted)[N as usize - 3..].to_vec());
+}
+
+/// The source record of a synced user (`push_with_source`): stored next to the body, returned
+/// by `users_after`, copied by `append_users`, never served by `read_page`, and part of the
+/// change detection.
+pub async fn user_sources_roundtrip(store: &dyn Store) {
+    // More rows than a writer batch and than one SQLite INSERT, so batching seams show.
+    const N: u64 = 2_503;
+    let service = store.create_service(&new_service("sources")).await.unwrap();
+    let list = users(0..N, "Synced");
+    let source_of = |u: &EndUser, tag: &str| -> Option<String> {
+        matches!(u.identity.as_u128() % 3, 1 | 2)
+            .then(|| format!("{{\"id\":\"{}\",\"displayName\":\"Zoë \\\"{tag}\\\" ✓\"}}", u.identity))
+    };
+    let write = |list: Vec<EndUser>, tag: &'static str, skip: bool| async move {
+        let mut writer = GenerationWriter::new().unwrap();
+        for (i, u) in list.iter().enumerate() {
+            writer
+                .push_with_source(i as u64 + 1, u, source_of(u, tag).as_deref())
+                .unwrap();
+        }
+        writer.commit(store, service.id, None, skip).await.unwrap()
+    };
+    let first = write(list.clone(), "v1", false).await;
+    assert_eq!(counts(&first), (N as i64, N as i64, 0, 0, 0));
+
+    let stored = all_rows(store, service.id, first.generation).await;
+    let mut sorted = list.clone();
+    sorted.sort_by_key(|u| u.identity);
+    assert_eq!(stored.len(), sorted.len());
+    for (row, user) in stored.iter().zip(&sorted) {
+        assert_eq!(row.identity, user.identity);
+        assert_eq!(row.body, user.render_json());
+        assert_eq!(row.source, source_of(user, "v1"), "source of {}", user.identity);
+    }
+    assert!(stored.iter().any(|r| r.source.is_none()) && stored.iter().any(|r| r.source.is_some()));
+    let slice = page(store, service.id, 1, 10_000).await;
+    assert_eq!(slice.bodies, rendered_in_order(&list), "pages serve bodies only");
+
+    // Identical bodies and sources: nothing to commit.
+    let same = write(list.clone(), "v1", true).await;
+    assert!(!same.committed);
+    // Identical bodies, new sources: a change, committed, and the new sources are stored.
+    let resourced = write(list.clone(), "v2", true).await;
+    assert!(resourced.committed);
+    let with_source = stored.iter().filter(|r| r.source.is_some()).count() as i64;
+    assert_eq!(
+        (resourced.changed, resourced.unchanged),
+        (with_source, N as i64 - with_source)
+    );
+    let stored = all_rows(store, service.id, resourced.generation).await;
+    assert!(stored
+        .iter()
+        .zip(&sorted)
+        .all(|(row, u)| row.source == source_of(u, "v2")));
+    assert_eq!(
+        page(store, service.id, 1, 10_000).await.bodies,
+        rendered_in_order(&list)
+    );
+
+    // Rows read with users_after and appended elsewhere keep their sources (rosterd copy).
+    let other = store.create_service(&new_service("sourcecopy")).await.unwrap();
+    let ticket = store.begin_generation(other.id).await.unwrap();
+    store.append_users(&ticket, &stored).await.unwrap();
+    store
+        .commit_generation(
+            &ticket,
+            &GenerationCommit {
+                user_count: N as i64,
+                sync: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all_rows(store, other.id, ticket.generation).await, stored);
+
+    // A repeated identity keeps its last push when asked to; the writer refuses it otherwise.
+    let target = sorted[7].clone();
+    let mut writer = GenerationWriter::new().unwrap();
+    writer.last_push_wins();
+    writer.push_with_source(1, &target, Some("first")).unwrap();
+    let mut moved = target.clone();
+    moved.department = Some("Replayed".to_string());
+    writer.push_with_source(2, &moved, Some("second")).unwrap();
+    let replayed = writer.commit(store, other.id, None, false).await.unwrap();
+    assert_eq!(replayed.total, 1);
+    let rows = all_rows(store, other.id, replayed.generation).await;
+    assert_eq!(
+        (rows[0].body.clone(), rows[0].source.as_deref()),
+        (moved.render_json(), Some("second"))
+    );
+
+    // A writer that expects a generation that is no longer served commits nothing.
+    let mut writer = GenerationWriter::new().unwrap();
+    writer.expect_base_generation(ticket.generation);
+    writer.push_with_source(1, &target, Some("stale")).unwrap();
+    let stale = writer.commit(store, other.id, None, false).await;
+    assert!(
+        matches!(stale, Err(WriteError::Store(StoreError::Conflict(_)))),
+        "{stale:?}"
+    );
+    let served = store.get_service(other.id).await.unwrap().unwrap();
+    assert_eq!(served.generation, replayed.generation);
+}
+
+async fn all_rows(store: &dyn Store, id: CustomerId, generation: i64) -> Vec<UserRow> {
+    let mut rows = Vec::new();
+    loop {
+        let after = rows.last().map_or(0, |r: &UserRow| r.ordinal);
+        let batch = store.users_after(id, generation, after, 1_000).await.unwrap();
+        if batch.is_empty() {
+            return rows;
+        }
+        rows.extend(batch);
+    }
 }

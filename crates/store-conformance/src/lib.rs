@@ -27,9 +27,11 @@ pub use databases::{fresh_postgres_url, fresh_sqlite_url, POSTGRES_URL_VAR};
 pub use generations::{
     begin_generation_numbers_grow, bodies_roundtrip_exactly, commit_applies_sync_state, commit_conflict,
     discard_refuses_served, duplicate_identity_leaves_data_unchanged, generation_replace_and_diff,
-    large_generation_pages, read_page_windows, skip_if_unchanged, users_after_keyset,
+    large_generation_pages, read_page_windows, skip_if_unchanged, user_sources_roundtrip, users_after_keyset,
 };
-pub use records::{audit_events_recorded, clients_and_revocation, signing_keys_idempotent, tasks_roundtrip};
+pub use records::{
+    audit_events_recorded, clients_and_revocation, prune_tasks_by_age, signing_keys_idempotent, tasks_roundtrip,
+};
 pub use sample::{micros_now, new_service, replace_users, user};
 pub use services::{
     list_services_visibility, ping_and_backend, services_crud, short_name_conflicts, sync_state_roundtrip,
@@ -79,10 +81,12 @@ macro_rules! conformance_tests {
             begin_generation_numbers_grow,
             discard_refuses_served,
             users_after_keyset,
+            user_sources_roundtrip,
             large_generation_pages,
             clients_and_revocation,
             signing_keys_idempotent,
             tasks_roundtrip,
+            prune_tasks_by_age,
             audit_events_recorded,
             claim_and_lease,
             concurrent_claims_are_exclusive,

@@ -189,3 +189,44 @@ pub async fn audit_events_recorded(store: &dyn Store) {
     // The same event twice is two entries, not a conflict.
     store.record_audit(&events[0]).await.unwrap();
 }
+
+/// `prune_tasks` deletes finished tasks of one kind completed before the cut-off, and nothing
+/// else.
+pub async fn prune_tasks_by_age(store: &dyn Store) {
+    let now = micros_now();
+    let task = |id: &str, kind: &str, completed: Option<i64>| TaskRecord {
+        id: id.to_string(),
+        customer: None,
+        kind: kind.to_string(),
+        status: if completed.is_some() {
+            TaskStatus::CompletedSuccess
+        } else {
+            TaskStatus::InProgress
+        },
+        details: vec![],
+        messages: vec![],
+        output: serde_json::Value::Null,
+        created_at: now - Duration::days(30),
+        completed_at: completed.map(|days| now - Duration::days(days)),
+        cancellation_requested: false,
+    };
+    let all = [
+        task("old-sync", "user_sync", Some(20)),
+        task("older-sync", "user_sync", Some(25)),
+        task("recent-sync", "user_sync", Some(1)),
+        task("running-sync", "user_sync", None),
+        task("old-other", "other", Some(20)),
+    ];
+    for t in &all {
+        store.create_task(t).await.unwrap();
+    }
+    let pruned = store.prune_tasks("user_sync", now - Duration::days(7)).await.unwrap();
+    assert_eq!(pruned, 2);
+    let mut left: Vec<String> = store.list_tasks().await.unwrap().into_iter().map(|t| t.id).collect();
+    left.sort();
+    assert_eq!(left, vec!["old-other", "recent-sync", "running-sync"]);
+    assert_eq!(
+        store.prune_tasks("user_sync", now - Duration::days(7)).await.unwrap(),
+        0
+    );
+}

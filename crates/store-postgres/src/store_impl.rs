@@ -117,6 +117,10 @@ impl Store for PgStore {
         self.list_tasks_impl().await
     }
 
+    async fn prune_tasks(&self, kind: &str, completed_before: DateTime<Utc>) -> StoreResult<u64> {
+        self.prune_tasks_impl(kind, completed_before).await
+    }
+
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()> {
         self.record_audit_impl(event).await
     }

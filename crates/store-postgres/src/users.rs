@@ -94,8 +94,8 @@ impl PgStore {
         after_ordinal: i64,
         limit: i64,
     ) -> StoreResult<Vec<UserRow>> {
-        let rows = sqlx::query_as::<_, (i64, Uuid, i64, String)>(
-            "SELECT ordinal, identity, fingerprint, body FROM end_users \
+        let rows = sqlx::query_as::<_, (i64, Uuid, i64, String, Option<String>)>(
+            "SELECT ordinal, identity, fingerprint, body, source FROM end_users \
              WHERE customer_id = $1 AND generation = $2 AND ordinal > $3 \
              ORDER BY ordinal LIMIT $4",
         )
@@ -108,11 +108,12 @@ impl PgStore {
         .map_err(db_error)?;
         Ok(rows
             .into_iter()
-            .map(|(ordinal, identity, fingerprint, body)| UserRow {
+            .map(|(ordinal, identity, fingerprint, body, source)| UserRow {
                 ordinal,
                 identity,
                 fingerprint,
                 body,
+                source,
             })
             .collect())
     }
@@ -121,15 +122,16 @@ impl PgStore {
         if rows.is_empty() {
             return Ok(());
         }
-        // One statement with four arrays: a round trip and a parse per batch, not per row.
+        // One statement with five arrays: a round trip and a parse per batch, not per row.
         let ordinals: Vec<i64> = rows.iter().map(|r| r.ordinal).collect();
         let identities: Vec<Uuid> = rows.iter().map(|r| r.identity).collect();
         let fingerprints: Vec<i64> = rows.iter().map(|r| r.fingerprint).collect();
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+        let sources: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
         sqlx::query(
-            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) \
-             SELECT $1, $2, o, i, f, b \
-             FROM UNNEST($3::bigint[], $4::uuid[], $5::bigint[], $6::text[]) AS t(o, i, f, b)",
+            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) \
+             SELECT $1, $2, o, i, f, b, s \
+             FROM UNNEST($3::bigint[], $4::uuid[], $5::bigint[], $6::text[], $7::text[]) AS t(o, i, f, b, s)",
         )
         .bind(ticket.customer.0)
         .bind(ticket.generation)
@@ -137,6 +139,7 @@ impl PgStore {
         .bind(identities)
         .bind(fingerprints)
         .bind(bodies)
+        .bind(sources)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -1,5 +1,6 @@
 //! Long-running task records and the audit trail.
 
+use chrono::{DateTime, Utc};
 use domain::CustomerId;
 use sqlx::sqlite::SqliteRow;
 use store::{AuditEvent, StoreError, StoreResult, TaskRecord, TaskStatus};
@@ -99,6 +100,16 @@ impl SqliteStore {
         .await
         .map_err(db_error)?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    pub(crate) async fn prune_tasks_impl(&self, kind: &str, completed_before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM tasks WHERE kind = ?1 AND completed_at IS NOT NULL AND completed_at < ?2")
+            .bind(kind)
+            .bind(micros(completed_before))
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
     }
 
     pub(crate) async fn record_audit_impl(&self, event: &AuditEvent) -> StoreResult<()> {

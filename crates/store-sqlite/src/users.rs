@@ -13,10 +13,10 @@ use crate::connect::SqliteStore;
 use crate::error::db_error;
 use crate::services::{bind_sync_state, sync_state_assignments};
 
-/// Rows per INSERT: six parameters each stays far below SQLite's limit of 32,766 bound
+/// Rows per INSERT: seven parameters each stays far below SQLite's limit of 32,766 bound
 /// parameters, while long statements amortise per-statement overhead.
 const ROWS_PER_INSERT: usize = 1_000;
-const _: () = assert!(ROWS_PER_INSERT * 6 <= 32_766, "too many bound parameters per INSERT");
+const _: () = assert!(ROWS_PER_INSERT * 7 <= 32_766, "too many bound parameters per INSERT");
 /// Rows removed per statement when discarding an old generation, so that a large delete does
 /// not hold the write lock for seconds at a time.
 const DELETE_BATCH: i64 = 20_000;
@@ -30,12 +30,13 @@ const READ_PAGE_SQL: &str = "SELECT s.generation, s.user_count, u.body \
     WHERE s.id = ?1 \
     ORDER BY u.ordinal";
 
-/// `INSERT ... VALUES (?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
+/// `INSERT ... VALUES (?,?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
 /// SQLite looks names up linearly, and sqlx asks for every parameter's name, so thousands of
 /// numbered parameters would make binding quadratic.
 fn insert_sql(rows: usize) -> String {
-    const HEAD: &str = "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) VALUES ";
-    const ROW: &str = "(?,?,?,?,?,?)";
+    const HEAD: &str =
+        "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) VALUES ";
+    const ROW: &str = "(?,?,?,?,?,?,?)";
     let mut sql = String::with_capacity(HEAD.len() + rows * (ROW.len() + 1));
     sql.push_str(HEAD);
     for i in 0..rows {
@@ -133,7 +134,7 @@ impl SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<UserRow>> {
         let rows = sqlx::query(
-            "SELECT ordinal, identity, fingerprint, body FROM end_users \
+            "SELECT ordinal, identity, fingerprint, body, source FROM end_users \
              WHERE customer_id = ?1 AND generation = ?2 AND ordinal > ?3 \
              ORDER BY ordinal LIMIT ?4",
         )
@@ -152,6 +153,7 @@ impl SqliteStore {
                     identity: parse_guid(&identity, "end_users.identity")?,
                     fingerprint: get(row, "fingerprint")?,
                     body: get(row, "body")?,
+                    source: get(row, "source")?,
                 })
             })
             .collect()
@@ -179,7 +181,8 @@ impl SqliteStore {
                     .bind(row.ordinal)
                     .bind(guid(row.identity))
                     .bind(row.fingerprint)
-                    .bind(row.body.as_str());
+                    .bind(row.body.as_str())
+                    .bind(row.source.as_deref());
             }
             query.execute(&mut *tx).await.map_err(db_error)?;
         }
@@ -306,10 +309,10 @@ mod tests {
     fn insert_sql_numbers_every_row() {
         assert_eq!(
             insert_sql(2),
-            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) \
-             VALUES (?,?,?,?,?,?),(?,?,?,?,?,?)"
+            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) \
+             VALUES (?,?,?,?,?,?,?),(?,?,?,?,?,?,?)"
         );
-        assert_eq!(full_insert_sql().matches('?').count(), ROWS_PER_INSERT * 6);
+        assert_eq!(full_insert_sql().matches('?').count(), ROWS_PER_INSERT * 7);
     }
 
     #[tokio::test]

@@ -1,11 +1,12 @@
 //! The generation writer: turns users arriving in any order into a new, atomically committed
 //! generation of a customer's users, with dense ordinals in `Identity` order.
 //!
-//! Users are rendered once and spooled to a temporary file while only a small index (identity,
-//! fingerprint, offset) stays in memory, so a million-user import needs tens of megabytes, not
-//! gigabytes. At commit the index is sorted, duplicates are refused, the new set is diffed against
-//! the served one, rows are written in batches into the reserved generation, and one short
-//! transaction flips the served generation. Readers see the old set or the new set, never a mix.
+//! Users are rendered once and spooled to a temporary file (with their source record, when the
+//! sync engine keeps one) while only a small index (identity, fingerprint, offset) stays in
+//! memory, so a million-user import needs tens of megabytes, not gigabytes. At commit the index
+//! is sorted, duplicates are refused, the new set is diffed against the served one, rows are
+//! written in batches into the reserved generation, and one short transaction flips the served
+//! generation. Readers see the old set or the new set, never a mix.
 
 use std::cmp::Ordering;
 use std::fs::File;
@@ -55,8 +56,10 @@ pub struct ReplaceOutcome {
 struct IndexEntry {
     identity: Uuid,
     fingerprint: i64,
+    /// The body, immediately followed by the source (if any), in the spool.
     offset: u64,
     len: u32,
+    source_len: Option<u32>,
     row: u64,
 }
 
@@ -65,6 +68,8 @@ pub struct GenerationWriter {
     spool: BufWriter<File>,
     index: Vec<IndexEntry>,
     offset: u64,
+    last_push_wins: bool,
+    expected_base: Option<i64>,
 }
 
 impl GenerationWriter {
@@ -73,7 +78,24 @@ impl GenerationWriter {
             spool: BufWriter::with_capacity(1 << 20, tempfile::tempfile()?),
             index: Vec::new(),
             offset: 0,
+            last_push_wins: false,
+            expected_base: None,
         })
+    }
+
+    /// A user pushed twice keeps its last version instead of failing the commit with
+    /// `DuplicateIdentity`. For sources that may legitimately repeat a record (a Graph delta
+    /// round may return a user more than once); imports keep refusing duplicates.
+    pub fn last_push_wins(&mut self) {
+        self.last_push_wins = true;
+    }
+
+    /// Commit only if `generation` is still the served one when the commit starts (`Conflict`
+    /// otherwise): for a writer whose new set was derived from that generation (the sync
+    /// engine's delta merge), so that a generation committed in between is never overwritten
+    /// with data computed from an older one.
+    pub fn expect_base_generation(&mut self, generation: i64) {
+        self.expected_base = Some(generation);
     }
 
     /// Number of users pushed so far.
@@ -88,18 +110,34 @@ impl GenerationWriter {
     /// Adds a user; `row` is the 1-based position in the source, used in error messages.
     /// Blocking file I/O: call from a blocking context for large inputs.
     pub fn push(&mut self, row: u64, user: &EndUser) -> Result<(), WriteError> {
+        self.push_with_source(row, user, None)
+    }
+
+    /// Adds a user together with the record it was mapped from (stored in `UserRow::source`,
+    /// never served). The fingerprint then covers the source too, so a change of the source
+    /// alone counts as a change and is written (the next delta merge must start from it); by the
+    /// same token, replacing synced users by imported ones (or the reverse) counts every user as
+    /// changed.
+    pub fn push_with_source(&mut self, row: u64, user: &EndUser, source: Option<&str>) -> Result<(), WriteError> {
         let body = user.render_json();
-        let len = u32::try_from(body.len())
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "user record over 4 GiB"))?;
+        let len = spool_len(body.len())?;
+        let source_len = source.map(|s| spool_len(s.len())).transpose()?;
         self.spool.write_all(body.as_bytes())?;
+        let mut fingerprint = EndUser::fingerprint_of(&body);
+        if let Some(source) = source {
+            self.spool.write_all(source.as_bytes())?;
+            // Two independent 64-bit hashes combined: collisions stay as unlikely as for one.
+            fingerprint ^= EndUser::fingerprint_of(source).rotate_left(17);
+        }
         self.index.push(IndexEntry {
             identity: user.identity,
-            fingerprint: EndUser::fingerprint_of(&body),
+            fingerprint,
             offset: self.offset,
             len,
+            source_len,
             row,
         });
-        self.offset += u64::from(len);
+        self.offset += u64::from(len) + u64::from(source_len.unwrap_or(0));
         Ok(())
     }
 
@@ -113,10 +151,20 @@ impl GenerationWriter {
         sync: Option<domain::SyncState>,
         skip_if_unchanged: bool,
     ) -> Result<ReplaceOutcome, WriteError> {
-        let Self { spool, mut index, .. } = self;
+        let Self {
+            spool,
+            mut index,
+            last_push_wins,
+            expected_base,
+            ..
+        } = self;
         let file = Arc::new(spool.into_inner().map_err(|e| e.into_error())?);
         let index = tokio::task::spawn_blocking(move || {
-            index.sort_unstable_by(|a, b| a.identity.cmp(&b.identity).then(a.row.cmp(&b.row)));
+            // Stable on equal identities: pushes of one identity stay in push order.
+            index.sort_by_key(|entry| entry.identity);
+            if last_push_wins {
+                keep_last_of_each(&mut index);
+            }
             index
         })
         .await
@@ -130,6 +178,15 @@ impl GenerationWriter {
         }
 
         let ticket = store.begin_generation(customer).await?;
+        if let Some(expected) = expected_base {
+            if ticket.base_generation != expected {
+                return Err(WriteError::Store(StoreError::Conflict(format!(
+                    "the users of service {customer} were derived from generation {expected}, but generation {} \
+                     has been committed since",
+                    ticket.base_generation
+                ))));
+            }
+        }
         let old = store.fingerprints(customer, ticket.base_generation).await?;
         let mut outcome = diff(&old, &index);
         outcome.generation = ticket.generation;
@@ -193,17 +250,41 @@ async fn write_rows(
     Ok(())
 }
 
+fn spool_len(len: usize) -> std::io::Result<u32> {
+    u32::try_from(len).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "user record over 4 GiB"))
+}
+
+/// Drops all but the last of each run of equal identities (the index is sorted by identity,
+/// push order within a run).
+fn keep_last_of_each(index: &mut Vec<IndexEntry>) {
+    let mut kept: Vec<IndexEntry> = Vec::with_capacity(index.len());
+    for entry in index.drain(..) {
+        match kept.last_mut() {
+            Some(last) if last.identity == entry.identity => *last = entry,
+            _ => kept.push(entry),
+        }
+    }
+    *index = kept;
+}
+
 fn read_rows(file: &File, entries: &[IndexEntry], first_ordinal: i64) -> std::io::Result<Vec<UserRow>> {
+    let text =
+        |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e));
     let mut rows = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let mut buf = vec![0u8; entry.len as usize];
+        let len = entry.len as usize;
+        let mut buf = vec![0u8; len + entry.source_len.unwrap_or(0) as usize];
         file.read_exact_at(&mut buf, entry.offset)?;
-        let body = String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let source = match entry.source_len {
+            Some(_) => Some(text(buf.split_off(len))?),
+            None => None,
+        };
         rows.push(UserRow {
             ordinal: first_ordinal + i as i64,
             identity: entry.identity,
             fingerprint: entry.fingerprint,
-            body,
+            body: text(buf)?,
+            source,
         });
     }
     Ok(rows)
@@ -256,8 +337,49 @@ mod tests {
             fingerprint: f,
             offset: 0,
             len: 0,
+            source_len: None,
             row: 0,
         }
+    }
+
+    #[test]
+    fn last_push_of_an_identity_wins() {
+        let mut index = vec![
+            entry(1, 1),
+            entry(2, 2),
+            entry(2, 20),
+            entry(2, 200),
+            entry(3, 3),
+            entry(3, 30),
+        ];
+        keep_last_of_each(&mut index);
+        let kept: Vec<(u128, i64)> = index.iter().map(|e| (e.identity.as_u128(), e.fingerprint)).collect();
+        assert_eq!(kept, vec![(1, 1), (2, 200), (3, 30)]);
+    }
+
+    #[test]
+    fn spooled_sources_come_back_with_their_bodies() {
+        let mut writer = GenerationWriter::new().unwrap();
+        let a = EndUser::new(Uuid::from_u128(2));
+        let b = EndUser::new(Uuid::from_u128(1));
+        writer.push_with_source(1, &a, Some("{\"id\":\"a\"}")).unwrap();
+        writer.push(2, &b).unwrap();
+        writer.push_with_source(3, &b, Some("")).unwrap();
+        let GenerationWriter { spool, index, .. } = writer;
+        let file = spool.into_inner().unwrap();
+        let rows = read_rows(&file, &index, 1).unwrap();
+        assert_eq!(rows[0].body, a.render_json());
+        assert_eq!(rows[0].source.as_deref(), Some("{\"id\":\"a\"}"));
+        assert_eq!(
+            (rows[1].body.as_str(), rows[1].source.as_deref()),
+            (b.render_json().as_str(), None)
+        );
+        assert_eq!(rows[2].source.as_deref(), Some(""));
+        assert_eq!(rows[1].fingerprint, EndUser::fingerprint_of(&b.render_json()));
+        assert_ne!(
+            rows[2].fingerprint, rows[1].fingerprint,
+            "the source is part of the fingerprint"
+        );
     }
 
     #[test]

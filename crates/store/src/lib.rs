@@ -48,7 +48,8 @@ pub trait Store: Send + Sync + 'static {
     /// Fingerprints of a generation, ordered by identity (the writer's diff input).
     async fn fingerprints(&self, id: CustomerId, generation: i64) -> StoreResult<Vec<UserFingerprint>>;
     /// Stored users of a generation in identity order, starting after `after` (keyset),
-    /// at most `limit` of them. Used by exports, the sync engine's merge and `copy`.
+    /// at most `limit` of them, with their `source`. Used by exports, the sync engine's merge
+    /// and `copy`.
     async fn users_after(
         &self,
         id: CustomerId,
@@ -85,6 +86,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_task(&self, id: &str) -> StoreResult<Option<TaskRecord>>;
     /// Every task, oldest first (for `rosterd copy`).
     async fn list_tasks(&self) -> StoreResult<Vec<TaskRecord>>;
+    /// Deletes the finished tasks of `kind` completed before `completed_before` (retention of
+    /// the sync engine's task log); returns how many went. Tasks in progress are kept.
+    async fn prune_tasks(&self, kind: &str, completed_before: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
 

@@ -14,6 +14,10 @@ pub struct UserRow {
     pub fingerprint: i64,
     /// The user's 21-key JSON object, exactly as served.
     pub body: String,
+    /// The record the user was mapped from, when the sync engine needs it again (the full
+    /// Microsoft Graph user, into which the next delta round merges its changes); `None` for
+    /// imported users. Never part of a page read.
+    pub source: Option<String>,
 }
 
 /// Identity and fingerprint of a stored user: enough to diff two generations.

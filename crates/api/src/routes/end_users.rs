@@ -1,7 +1,7 @@
 //! `GET /api/v3/customer/{customerGuid}/user`: one page of a customer's users, in the Live
 //! Platform envelope; and `PUT` on the same path, which replaces the whole set from an export.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use domain::{PageRequest, Role, Service};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::import;
+use crate::page_cache::PageKey;
 use crate::query::Query;
 use crate::routes::parse_customer_guid;
 use crate::state::AppState;
@@ -88,16 +89,36 @@ pub async fn list_users(
     require_user_list(&service)?;
     require_source(&service)?;
 
-    let slice = state
-        .store
-        .read_page(customer, page.first_ordinal(), page.size())
-        .await?
-        .ok_or(ApiError::CustomerNotFound)?;
-    let etag = format!("\"g{}-p{}-s{}\"", slice.generation, page.number(), page.size());
+    // The service row just read names the served generation: a cached or client-held page of
+    // that generation is exactly what a fresh read would return.
+    let key = PageKey {
+        customer,
+        generation: service.generation,
+        number: page.number(),
+        size: page.size(),
+    };
+    let mut etag = etag_of(&key);
     let mut response = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = render_page(&page, slice.total_records, &slice.bodies);
+        let body = match state.pages.get(&key) {
+            Some(body) => body,
+            None => {
+                let slice = state
+                    .store
+                    .read_page(customer, page.first_ordinal(), page.size())
+                    .await?
+                    .ok_or(ApiError::CustomerNotFound)?;
+                let key = PageKey {
+                    generation: slice.generation,
+                    ..key
+                };
+                etag = etag_of(&key);
+                let body = Bytes::from(render_page(&page, slice.total_records, &slice.bodies));
+                state.pages.put(key, body.clone());
+                body
+            }
+        };
         let mut response = Response::new(Body::from(body));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -111,6 +132,10 @@ pub async fn list_users(
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok(response)
+}
+
+fn etag_of(key: &PageKey) -> String {
+    format!("\"g{}-p{}-s{}\"", key.generation, key.number, key.size)
 }
 
 fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {

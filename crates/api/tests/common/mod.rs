@@ -78,12 +78,7 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
-        let state = AppState {
-            store,
-            keys,
-            config: Arc::new(config),
-            sync: None,
-        };
+        let state = AppState::new(store, keys, config, None);
         let router = api::router(state.clone());
         let mut app = Self {
             state,
@@ -97,6 +92,13 @@ impl TestApp {
 
     pub fn store(&self) -> &dyn Store {
         self.state.store.as_ref()
+    }
+
+    /// The same app with `sync` behind `AppState.sync` (the router is rebuilt around it).
+    pub fn with_sync(mut self, sync: Arc<dyn api::SyncPort>) -> Self {
+        self.state.sync = Some(sync);
+        self.router = api::router(self.state.clone());
+        self
     }
 
     /// A new client with this role and scope, and a token for it.

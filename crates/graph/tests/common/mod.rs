@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use graph::{
-    GraphClient, GraphConfig, RecordingObserver, RecordingSleeper, TenantClient, TenantCredentials,
-};
+use graph::{GraphClient, GraphConfig, RecordingObserver, RecordingSleeper, TenantClient, TenantCredentials};
 use testkit::fake_graph::{FakeGraph, FakeTenant};
 
 pub struct Setup {
@@ -60,9 +58,5 @@ impl Setup {
 }
 
 pub fn credentials_of(tenant: &FakeTenant) -> TenantCredentials {
-    TenantCredentials::new(
-        tenant.tenant_id,
-        tenant.client_id.clone(),
-        tenant.client_secret.clone(),
-    )
+    TenantCredentials::new(tenant.tenant_id, tenant.client_id.clone(), tenant.client_secret.clone())
 }

@@ -66,10 +66,7 @@ pub(crate) struct FaultBoard {
 impl FaultBoard {
     pub(crate) fn inject(&mut self, endpoint: Endpoint, fault: Fault, times: u32) {
         if times > 0 {
-            self.pending
-                .entry(endpoint)
-                .or_default()
-                .push_back((fault, times));
+            self.pending.entry(endpoint).or_default().push_back((fault, times));
         }
     }
 

@@ -4,8 +4,8 @@
 use std::ops::Range;
 
 use domain::graph_mapping::{
-    map_user, AssignedPlan, AssignedTelephoneNumber, EffectivePolicyAssignment, GraphUser,
-    PolicyAssignment, TeamsUserConfiguration,
+    map_user, AssignedPlan, AssignedTelephoneNumber, EffectivePolicyAssignment, GraphUser, PolicyAssignment,
+    TeamsUserConfiguration,
 };
 use domain::EndUser;
 use uuid::Uuid;
@@ -111,12 +111,7 @@ const DEPARTMENTS: [&str; 8] = [
     "Human Resources",
 ];
 const LOCATIONS: [&str; 6] = ["US", "GB", "DE", "FR", "NL", "CA"];
-const ROUTING_POLICIES: [&str; 4] = [
-    "US-Unrestricted",
-    "EMEA-National",
-    "Global",
-    "Internal-Only",
-];
+const ROUTING_POLICIES: [&str; 4] = ["US-Unrestricted", "EMEA-National", "Global", "Internal-Only"];
 const PLAN_TEAMS: &str = "57ff2da0-773e-42df-b2af-ffb7a2317929";
 const PLAN_PHONE_SYSTEM: &str = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7";
 const PLAN_SFB: &str = "0feaeb32-d00e-4d66-bd5a-43b5b83db82c";
@@ -161,9 +156,7 @@ impl Rng {
     }
 
     fn digits(&mut self, count: usize) -> String {
-        (0..count)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
+        (0..count).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
     }
 }
 
@@ -251,11 +244,7 @@ impl UserGenerator {
                     enabled(PLAN_SFB, "MicrosoftCommunicationsOnline"),
                     enabled(PLAN_PHONE_SYSTEM, "MicrosoftCommunicationsOnline"),
                 ];
-                config.feature_types = vec![
-                    "Teams".into(),
-                    "PhoneSystem".into(),
-                    "AudioConferencing".into(),
-                ];
+                config.feature_types = vec!["Teams".into(), "PhoneSystem".into(), "AudioConferencing".into()];
                 config.is_enterprise_voice_enabled = Some(true);
                 if rng.chance(85) {
                     let mut number = format!("+1{}", rng.digits(10));
@@ -304,8 +293,7 @@ impl UserGenerator {
                 user.department = None;
                 user.account_enabled = Some(false);
                 user.im_addresses = vec![upn.clone()];
-                user.assigned_plans =
-                    vec![enabled(PLAN_VIRTUAL_USER, "MicrosoftCommunicationsOnline")];
+                user.assigned_plans = vec![enabled(PLAN_VIRTUAL_USER, "MicrosoftCommunicationsOnline")];
                 config.user_principal_name = Some(upn);
                 config.account_type = Some("resourceAccount".into());
                 config.feature_types = vec!["PhoneSystemVirtualUser".into(), "Teams".into()];
@@ -413,16 +401,13 @@ mod tests {
         assert!(expected
             .iter()
             .any(|e| e.line_uri.as_deref().is_some_and(|l| l.contains(";ext="))));
+        assert!(expected.iter().any(|e| !e.online_voice_routing_policy.is_empty()));
         assert!(expected
             .iter()
-            .any(|e| !e.online_voice_routing_policy.is_empty()));
-        assert!(expected.iter().any(
-            |e| e.ms_interpreted_user_type.as_deref() == Some("PureOnlineApplicationInstance")
-        ));
+            .any(|e| e.ms_interpreted_user_type.as_deref() == Some("PureOnlineApplicationInstance")));
         assert!(expected
             .iter()
-            .any(|e| e.ms_interpreted_user_type.as_deref()
-                == Some("PureOnlineTeamsOnlyUserWithNoService")));
+            .any(|e| e.ms_interpreted_user_type.as_deref() == Some("PureOnlineTeamsOnlyUserWithNoService")));
         assert!(expected.iter().any(|e| e.sip_address.is_none()));
         assert!(expected.iter().all(|e| match &e.sip_address {
             Some(sip) => sip == &sip.to_lowercase(),

@@ -60,11 +60,7 @@ impl FakeTenant {
 
     /// The records a sync of this tenant must produce, ordered by identity.
     pub fn expected_end_users(&self) -> Vec<EndUser> {
-        let mut users: Vec<EndUser> = self
-            .users
-            .iter()
-            .map(|u| u.expected(self.tenant_id))
-            .collect();
+        let mut users: Vec<EndUser> = self.users.iter().map(|u| u.expected(self.tenant_id)).collect();
         users.sort_by_key(|u| u.identity);
         users
     }
@@ -101,8 +97,7 @@ impl FakeGraph {
     pub async fn start() -> Result<Self, FakeGraphError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let shared: Shared =
-            std::sync::Arc::new(std::sync::Mutex::new(FakeState::new(base_url.clone())));
+        let shared: Shared = std::sync::Arc::new(std::sync::Mutex::new(FakeState::new(base_url.clone())));
         let app = routes::router(shared.clone());
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -143,11 +138,7 @@ impl FakeGraph {
         tenant
     }
 
-    fn with_tenant<R>(
-        &self,
-        tenant_id: Uuid,
-        act: impl FnOnce(&mut TenantState) -> R,
-    ) -> Result<R, FakeGraphError> {
+    fn with_tenant<R>(&self, tenant_id: Uuid, act: impl FnOnce(&mut TenantState) -> R) -> Result<R, FakeGraphError> {
         let mut state = lock(&self.shared);
         let tenant = state
             .tenants
@@ -162,11 +153,7 @@ impl FakeGraph {
     }
 
     /// Adds the tenant generator's next `count` users and returns them.
-    pub fn add_generated_users(
-        &self,
-        tenant_id: Uuid,
-        count: u64,
-    ) -> Result<Vec<FakeUser>, FakeGraphError> {
+    pub fn add_generated_users(&self, tenant_id: Uuid, count: u64) -> Result<Vec<FakeUser>, FakeGraphError> {
         self.with_tenant(tenant_id, |tenant| {
             let start = tenant.next_index;
             tenant.next_index += count;
@@ -192,12 +179,7 @@ impl FakeGraph {
     }
 
     /// Removes a user; the next delta round reports `@removed` with `reason`.
-    pub fn remove_user(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        reason: RemovalReason,
-    ) -> Result<(), FakeGraphError> {
+    pub fn remove_user(&self, tenant_id: Uuid, user_id: Uuid, reason: RemovalReason) -> Result<(), FakeGraphError> {
         self.with_tenant(tenant_id, |tenant| tenant.remove(user_id, reason))?
             .then_some(())
             .ok_or(FakeGraphError::UnknownUser(user_id))
@@ -211,11 +193,7 @@ impl FakeGraph {
     /// The records a sync of the tenant's current users must produce, ordered by identity.
     pub fn expected_end_users(&self, tenant_id: Uuid) -> Result<Vec<EndUser>, FakeGraphError> {
         self.with_tenant(tenant_id, |tenant| {
-            tenant
-                .users
-                .values()
-                .map(|u| u.expected(tenant_id))
-                .collect()
+            tenant.users.values().map(|u| u.expected(tenant_id)).collect()
         })
     }
 
@@ -299,16 +277,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(page["value"].as_array().unwrap().len(), 2);
-        assert!(page["@odata.nextLink"]
-            .as_str()
-            .unwrap()
-            .starts_with(fake.url()));
+        assert!(page["@odata.nextLink"].as_str().unwrap().starts_with(fake.url()));
 
-        let refused = http
-            .get(format!("{}/v1.0/users", fake.url()))
-            .send()
-            .await
-            .unwrap();
+        let refused = http.get(format!("{}/v1.0/users", fake.url())).send().await.unwrap();
         assert_eq!(refused.status(), 401);
         let bad_secret = [
             ("client_secret", "nope"),

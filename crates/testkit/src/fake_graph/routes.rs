@@ -32,51 +32,29 @@ pub(crate) fn router(shared: Shared) -> Router {
 
 type Params = HashMap<String, String>;
 
-async fn token(
-    State(shared): State<Shared>,
-    Path(tenant): Path<String>,
-    Form(form): Form<Params>,
-) -> Response {
+async fn token(State(shared): State<Shared>, Path(tenant): Path<String>, Form(form): Form<Params>) -> Response {
     let fault = lock(&shared).faults.on_request(Endpoint::Token);
     answer(&shared, fault, |state| state.issue_token(&tenant, &form)).await
 }
 
-async fn users(
-    State(shared): State<Shared>,
-    headers: HeaderMap,
-    Query(query): Query<Params>,
-) -> Response {
+async fn users(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
     graph(shared, Endpoint::Users, headers, move |state, tenant| {
         state.users(tenant, &query)
     })
     .await
 }
 
-async fn delta(
-    State(shared): State<Shared>,
-    headers: HeaderMap,
-    Query(query): Query<Params>,
-) -> Response {
-    graph(
-        shared,
-        Endpoint::UsersDelta,
-        headers,
-        move |state, tenant| state.delta(tenant, &query),
-    )
+async fn delta(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+    graph(shared, Endpoint::UsersDelta, headers, move |state, tenant| {
+        state.delta(tenant, &query)
+    })
     .await
 }
 
-async fn configurations(
-    State(shared): State<Shared>,
-    headers: HeaderMap,
-    Query(query): Query<Params>,
-) -> Response {
-    graph(
-        shared,
-        Endpoint::UserConfigurations,
-        headers,
-        move |state, tenant| state.configurations(tenant, &query),
-    )
+async fn configurations(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+    graph(shared, Endpoint::UserConfigurations, headers, move |state, tenant| {
+        state.configurations(tenant, &query)
+    })
     .await
 }
 
@@ -101,22 +79,14 @@ async fn graph(
 }
 
 /// Applies `fault` (if any) around the normal answer computed by `produce`.
-async fn answer(
-    shared: &Shared,
-    fault: Option<Fault>,
-    produce: impl FnOnce(&mut FakeState) -> Reply,
-) -> Response {
+async fn answer(shared: &Shared, fault: Option<Fault>, produce: impl FnOnce(&mut FakeState) -> Reply) -> Response {
     let immediate = match &fault {
         Some(Fault::TooManyRequests { retry_after_secs }) => Some(throttled(
             Reply::graph_error(429, "TooManyRequests", "Too many requests, retry later."),
             *retry_after_secs,
         )),
         Some(Fault::ServiceUnavailable { retry_after_secs }) => Some(throttled(
-            Reply::graph_error(
-                503,
-                "serviceNotAvailable",
-                "The service is temporarily unavailable.",
-            ),
+            Reply::graph_error(503, "serviceNotAvailable", "The service is temporarily unavailable."),
             *retry_after_secs,
         )),
         Some(Fault::Status(status)) => Some(json_response(&Reply::graph_error(
@@ -138,12 +108,7 @@ async fn answer(
             status,
             error,
             description,
-        }) => Some(json_response(&Reply::token_error(
-            *status,
-            error,
-            description,
-            0,
-        ))),
+        }) => Some(json_response(&Reply::token_error(*status, error, description, 0))),
         Some(Fault::InvalidJson) => Some(raw_response(
             200,
             "application/json",
@@ -191,8 +156,7 @@ fn json_response(reply: &Reply) -> Response {
 
 fn raw_response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -189,9 +189,7 @@ impl TenantState {
                     summary.added = true;
                     summary.removed = None;
                 }
-                Change::Updated(_, properties) => {
-                    summary.properties.extend(properties.iter().cloned())
-                }
+                Change::Updated(_, properties) => summary.properties.extend(properties.iter().cloned()),
                 Change::Removed(_, reason) => summary.removed = Some(*reason),
             }
         }
@@ -211,8 +209,7 @@ impl TenantState {
                         let mut partial = Map::new();
                         partial.insert("id".into(), json!(id));
                         for key in &summary.properties {
-                            partial
-                                .insert(key.clone(), full.get(key).cloned().unwrap_or(Value::Null));
+                            partial.insert(key.clone(), full.get(key).cloned().unwrap_or(Value::Null));
                         }
                         Some(Value::Object(partial))
                     }
@@ -293,9 +290,7 @@ impl Cursor {
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(digit).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 struct IssuedToken {
@@ -419,11 +414,7 @@ impl FakeState {
                 "InvalidAuthenticationToken",
                 "Lifetime validation failed, the token is expired.",
             )),
-            None => Err(Reply::graph_error(
-                401,
-                "InvalidAuthenticationToken",
-                "Invalid token.",
-            )),
+            None => Err(Reply::graph_error(401, "InvalidAuthenticationToken", "Invalid token.")),
         }
     }
 
@@ -433,11 +424,7 @@ impl FakeState {
         };
         match Cursor::decode(text) {
             Some(cursor) if cursor.tenant() == tenant => Ok(Some(cursor)),
-            _ => Err(Reply::graph_error(
-                400,
-                "Request_BadRequest",
-                "Invalid paging token.",
-            )),
+            _ => Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
         }
     }
 
@@ -474,18 +461,10 @@ impl FakeState {
         let state = self.tenant_state(tenant)?;
         let (after, top) = match self.cursor(tenant, query, "$skiptoken")? {
             Some(Cursor::Users { after, top, .. }) => (Some(after), top),
-            Some(_) => {
-                return Err(Reply::graph_error(
-                    400,
-                    "Request_BadRequest",
-                    "Invalid paging token.",
-                ))
-            }
+            Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
             None => (None, Self::top(query, self.sizes.users_default)?),
         };
-        let (value, last) = page_after(&state.users, after, top, |u| {
-            Some(Value::Object(user_json(&u.user)))
-        });
+        let (value, last) = page_after(&state.users, after, top, |u| Some(Value::Object(user_json(&u.user))));
         let mut body = Map::new();
         body.insert(
             "@odata.context".into(),
@@ -496,11 +475,7 @@ impl FakeState {
             )),
         );
         if let Some(after) = last {
-            let cursor = Cursor::Users {
-                t: tenant,
-                after,
-                top,
-            };
+            let cursor = Cursor::Users { t: tenant, after, top };
             body.insert(
                 "@odata.nextLink".into(),
                 json!(self.link("/v1.0/users", "$skiptoken", &cursor)),
@@ -512,21 +487,14 @@ impl FakeState {
 
     /// `GET /v1.0/admin/teams/userConfigurations`.
     pub(crate) fn configurations(&self, tenant: Uuid, query: &Query) -> Reply {
-        self.configurations_page(tenant, query)
-            .unwrap_or_else(|reply| reply)
+        self.configurations_page(tenant, query).unwrap_or_else(|reply| reply)
     }
 
     fn configurations_page(&self, tenant: Uuid, query: &Query) -> Result<Reply, Reply> {
         let state = self.tenant_state(tenant)?;
         let (after, top) = match self.cursor(tenant, query, "$skiptoken")? {
             Some(Cursor::Configurations { after, top, .. }) => (Some(after), top),
-            Some(_) => {
-                return Err(Reply::graph_error(
-                    400,
-                    "Request_BadRequest",
-                    "Invalid paging token.",
-                ))
-            }
+            Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
             None => (None, Self::top(query, self.sizes.configurations_default)?),
         };
         let (value, last) = page_after(&state.users, after, top, |u| {
@@ -541,18 +509,10 @@ impl FakeState {
             )),
         );
         if let Some(after) = last {
-            let cursor = Cursor::Configurations {
-                t: tenant,
-                after,
-                top,
-            };
+            let cursor = Cursor::Configurations { t: tenant, after, top };
             body.insert(
                 "@odata.nextLink".into(),
-                json!(self.link(
-                    "/v1.0/admin/teams/userConfigurations",
-                    "$skiptoken",
-                    &cursor
-                )),
+                json!(self.link("/v1.0/admin/teams/userConfigurations", "$skiptoken", &cursor)),
             );
         }
         body.insert("value".into(), Value::Array(value));
@@ -586,22 +546,10 @@ impl FakeState {
                     g,
                 }
             }
-            Some(_) => {
-                return Err(Reply::graph_error(
-                    400,
-                    "Request_BadRequest",
-                    "Invalid delta token.",
-                ))
-            }
+            Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid delta token.")),
             None => match self.cursor(tenant, query, "$skiptoken")? {
                 Some(cursor @ (Cursor::DeltaFull { .. } | Cursor::DeltaChanges { .. })) => cursor,
-                Some(_) => {
-                    return Err(Reply::graph_error(
-                        400,
-                        "Request_BadRequest",
-                        "Invalid paging token.",
-                    ))
-                }
+                Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
                 None => Cursor::DeltaFull {
                     t: tenant,
                     after: Uuid::nil(),
@@ -617,9 +565,7 @@ impl FakeState {
                     return Err(gone());
                 }
                 let after = (!after.is_nil()).then_some(after);
-                let (value, last) = page_after(&state.users, after, size, |u| {
-                    Some(Value::Object(user_json(&u.user)))
-                });
+                let (value, last) = page_after(&state.users, after, size, |u| Some(Value::Object(user_json(&u.user))));
                 let next = last.map(|after| Cursor::DeltaFull {
                     t: tenant,
                     after,
@@ -629,11 +575,7 @@ impl FakeState {
                 (value, next, seq, g)
             }
             Cursor::DeltaChanges {
-                from,
-                to,
-                offset,
-                g,
-                ..
+                from, to, offset, g, ..
             } => {
                 if g != state.delta_generation {
                     return Err(gone());
@@ -649,13 +591,7 @@ impl FakeState {
                 });
                 (value, next, to, g)
             }
-            _ => {
-                return Err(Reply::graph_error(
-                    400,
-                    "Request_BadRequest",
-                    "Invalid delta token.",
-                ))
-            }
+            _ => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid delta token.")),
         };
         let mut body = Map::new();
         body.insert(

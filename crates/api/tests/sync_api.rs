@@ -1,0 +1,378 @@
+//! Syncs through the HTTP edge, with the real engine against the fake Graph: PATCH validates a
+//! secure connection by requesting a token; POST .../user/sync answers a task id that GET
+//! /api/v2/task/{id} follows to CompletedSuccess; a second start is 409; Monitors get 403; and
+//! readers paging while a sync commits never see a page mixing generations.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::{ConnectionCheck, LaunchError, SyncPort};
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::Method;
+use common::{Reply, TestApp};
+use domain::{ClientId, CustomerId, Role, Scope};
+use graph::{GraphClient, GraphConfig, RecordingSleeper};
+use serde_json::{json, Value};
+use sync::{ConnectionOutcome, Engine, StartError, SyncConfig, SystemClock};
+use testkit::fake_graph::{Endpoint, FakeGraph, FakeTenant, Fault, PageSizes};
+
+/// The engine behind the API's port (the binary's adapter does the same).
+struct EnginePort(Engine);
+
+#[async_trait]
+impl SyncPort for EnginePort {
+    async fn start(
+        &self,
+        customer: CustomerId,
+        full: bool,
+        requested_by: Option<ClientId>,
+    ) -> Result<String, LaunchError> {
+        self.0.start(customer, full, requested_by).await.map_err(|e| match e {
+            StartError::AlreadyRunning(task) => LaunchError::AlreadyRunning(task),
+            other => LaunchError::Failed(other.to_string()),
+        })
+    }
+
+    async fn check_connection(&self, tenant_id: uuid::Uuid, client_id: &str, client_secret: &str) -> ConnectionCheck {
+        match self.0.check_connection(tenant_id, client_id, client_secret).await {
+            ConnectionOutcome::Ok => ConnectionCheck::Ok,
+            ConnectionOutcome::Refused(m) => ConnectionCheck::Refused(m),
+            ConnectionOutcome::Unreachable(m) => ConnectionCheck::Unreachable(m),
+        }
+    }
+}
+
+struct SyncApp {
+    app: TestApp,
+    fake: FakeGraph,
+    engine: Engine,
+}
+
+async fn with_engine(app: TestApp) -> SyncApp {
+    let fake = FakeGraph::start().await.unwrap();
+    let config = GraphConfig {
+        max_retries: 2,
+        base_backoff: Duration::from_millis(50),
+        ..GraphConfig::for_base_url(fake.url())
+    };
+    let graph = GraphClient::with_sleeper(config, Arc::new(RecordingSleeper::new())).unwrap();
+    let engine = Engine::new(
+        app.state.store.clone(),
+        graph,
+        app.state.keys.secret_key(),
+        Arc::new(SystemClock),
+        SyncConfig {
+            flush_every: Duration::from_millis(50),
+            ..SyncConfig::default()
+        },
+    )
+    .unwrap();
+    let app = app.with_sync(Arc::new(EnginePort(engine.clone())));
+    SyncApp { app, fake, engine }
+}
+
+async fn patch(app: &TestApp, customer: CustomerId, body: Value) -> Reply {
+    app.send(
+        Method::PATCH,
+        &format!("/api/v3/customer/{customer}"),
+        Some(&app.admin.clone()),
+        &[("content-type", "application/json")],
+        Body::from(body.to_string()),
+    )
+    .await
+}
+
+/// A Hosted Pro service connected to `tenant` through PATCH, as an operator would.
+async fn connected(app: &TestApp, short: &str, tenant: &FakeTenant) -> CustomerId {
+    let customer = app.service(short, 2, false, None).await;
+    let reply = patch(
+        app,
+        customer,
+        json!({
+            "msTenantId": tenant.tenant_id.to_string(),
+            "applicationClientId": tenant.client_id,
+            "applicationClientSecret": tenant.client_secret,
+        }),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    let replication = &reply.json()["Replication"];
+    assert_eq!(replication["connectionValid"], true, "{replication}");
+    customer
+}
+
+async fn post_sync(app: &TestApp, token: &str, customer: CustomerId, query: &str) -> Reply {
+    app.send(
+        Method::POST,
+        &format!("/api/v3/customer/{customer}/user/sync{query}"),
+        Some(token),
+        &[],
+        Body::empty(),
+    )
+    .await
+}
+
+/// Polls the task until it leaves InProgress.
+async fn wait_for(app: &TestApp, task: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = app.get(&format!("/api/v2/task/{task}")).await;
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        let body = reply.json();
+        if body["status"] != "InProgress" {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "task still running: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn message_texts(task: &Value) -> Vec<String> {
+    task["executionMessages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+both_backends!(
+    sync_starts_and_its_task_completes,
+    second_start_conflicts_and_monitors_are_refused,
+    bad_secret_is_reported_not_a_500,
+    readers_never_see_a_mixture_while_a_sync_commits,
+);
+
+async fn sync_starts_and_its_task_completes(app: TestApp) {
+    let SyncApp { app, fake, .. } = with_engine(app).await;
+    let tenant = fake.add_generated_tenant(51, 1_234);
+    fake.set_page_sizes(PageSizes {
+        delta: 100,
+        ..PageSizes::default()
+    });
+    let customer = connected(&app, "synced", &tenant).await;
+    let operator = app.token_for(Role::Operator, Scope::Provider).await;
+
+    let reply = post_sync(&app, &operator, customer, "").await;
+    assert_eq!(reply.status, 202, "{}", String::from_utf8_lossy(&reply.body));
+    let task_id = reply.json().as_str().unwrap().to_string();
+    assert!(reply.body.starts_with(b"\"sync_"), "a bare JSON string");
+    assert_eq!(reply.header("location"), format!("/api/v2/task/{task_id}"));
+
+    let task = wait_for(&app, &task_id).await;
+    assert_eq!(task["status"], "CompletedSuccess", "{task}");
+    assert_eq!(task["id"], task_id.as_str());
+    assert!(task["completeTime"].is_string());
+    let texts = message_texts(&task);
+    assert!(
+        texts
+            .iter()
+            .any(|m| m.contains("read 1234 users from users/delta in 13 pages")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|m| m.contains("Teams user configurations")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|m| m.contains("(1234 added, 0 changed, 0 removed, 0 unchanged)")),
+        "{texts:?}"
+    );
+    assert_eq!(task["outputData"]["total"], 1_234);
+    assert_eq!(task["outputData"]["mode"], "full");
+    assert!(task["details"][1]
+        .as_str()
+        .unwrap()
+        .starts_with("Requested by API client"));
+
+    // The users are served, exactly as the mapping says.
+    let page = app
+        .get(&format!("/api/v3/customer/{customer}/user?PageNumber=1&PageSize=50"))
+        .await
+        .json();
+    assert_eq!(page["totalRecords"], 1_234);
+    let expected: Vec<Value> = fake.expected_end_users(tenant.tenant_id).unwrap()[..50]
+        .iter()
+        .map(|u| serde_json::from_str(&u.render_json()).unwrap())
+        .collect();
+    assert_eq!(page["data"].as_array().unwrap(), &expected);
+    let detail = app.get(&format!("/api/v3/customer/{customer}")).await.json();
+    let replication = &detail["Replication"];
+    assert_eq!(replication["userCount"], 1_234);
+    assert_eq!(replication["consecutiveFailures"], 0);
+    assert!(replication["lastSuccessTime"].is_string() && replication["nextSyncTime"].is_string());
+
+    // A full reconciliation on demand; nothing changed in the tenant.
+    let reply = post_sync(&app, &operator, customer, "?full=true").await;
+    let task = wait_for(&app, reply.json().as_str().unwrap()).await;
+    assert_eq!(task["outputData"]["mode"], "full");
+    assert_eq!(task["outputData"]["reason"], "a full sync was requested");
+    assert_eq!(task["outputData"]["committed"], false);
+}
+
+async fn second_start_conflicts_and_monitors_are_refused(app: TestApp) {
+    let SyncApp { app, fake, engine } = with_engine(app).await;
+    let tenant = fake.add_generated_tenant(52, 100);
+    let customer = connected(&app, "busy", &tenant).await;
+
+    let monitor = app.token_for(Role::Monitor, Scope::Provider).await;
+    let reply = post_sync(&app, &monitor, customer, "").await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.code(), "insufficient_role");
+
+    fake.inject(
+        Endpoint::UserConfigurations,
+        Fault::Delay(Duration::from_millis(500)),
+        1,
+    );
+    let first = post_sync(&app, &app.admin.clone(), customer, "").await;
+    assert_eq!(first.status, 202);
+    let first = first.json().as_str().unwrap().to_string();
+    let second = post_sync(&app, &app.admin.clone(), customer, "?full=true").await;
+    assert_eq!(second.status, 409);
+    assert_eq!(second.code(), "sync_in_progress");
+    assert!(second.json()["detail"].as_str().unwrap().contains(&first));
+    assert_eq!(engine.running_task(customer), Some(first.clone()));
+    assert_eq!(wait_for(&app, &first).await["status"], "CompletedSuccess");
+    // Once finished, a new sync may start.
+    let third = post_sync(&app, &app.admin.clone(), customer, "").await;
+    assert_eq!(third.status, 202);
+    assert_eq!(
+        wait_for(&app, third.json().as_str().unwrap()).await["status"],
+        "CompletedSuccess"
+    );
+
+    // A service without a secure connection cannot be synced.
+    let bare = app.service("bare", 2, false, None).await;
+    let reply = post_sync(&app, &app.admin.clone(), bare, "").await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.code()),
+        (400, "no_secure_connection".to_string())
+    );
+}
+
+async fn bad_secret_is_reported_not_a_500(app: TestApp) {
+    let SyncApp { app, fake, .. } = with_engine(app).await;
+    let tenant = fake.add_generated_tenant(53, 20);
+    let customer = connected(&app, "rotated", &tenant).await;
+    let reply = patch(&app, customer, json!({"applicationClientSecret": "typo~secret"})).await;
+    assert_eq!(reply.status, 200);
+    let replication = &reply.json()["Replication"];
+    assert_eq!(replication["connectionValid"], false);
+    let message = replication["connectionMessage"].as_str().unwrap();
+    assert!(
+        message.contains("refused") && message.contains("AADSTS7000215"),
+        "{message}"
+    );
+    assert!(!reply.body.windows(11).any(|w| w == b"typo~secret"));
+
+    // A sync with the refused secret fails readably and is reported on the service.
+    let reply = post_sync(&app, &app.admin.clone(), customer, "").await;
+    let task = wait_for(&app, reply.json().as_str().unwrap()).await;
+    assert_eq!(task["status"], "Failed");
+    let error = task["outputData"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("invalid_client") && error.contains("AADSTS7000215"),
+        "{error}"
+    );
+    let detail = app.get(&format!("/api/v3/customer/{customer}")).await.json();
+    assert_eq!(detail["Replication"]["consecutiveFailures"], 1);
+    assert_eq!(detail["Replication"]["lastError"], error);
+
+    // Fixing the secret validates again.
+    let reply = patch(&app, customer, json!({"applicationClientSecret": tenant.client_secret})).await;
+    assert_eq!(reply.json()["Replication"]["connectionValid"], true);
+}
+
+async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
+    const USERS: usize = 3_000;
+    const REMOVED: usize = 300;
+    let SyncApp { app, fake, .. } = with_engine(app).await;
+    let tenant = fake.add_generated_tenant(54, USERS as u64);
+    let customer = connected(&app, "paging", &tenant).await;
+    let reply = post_sync(&app, &app.admin.clone(), customer, "").await;
+    assert_eq!(
+        wait_for(&app, reply.json().as_str().unwrap()).await["status"],
+        "CompletedSuccess"
+    );
+
+    // The next generation renames every remaining user and drops some: a page from it is all
+    // "Gen2" with 2,700 records, a page from the first is no "Gen2" with 3,000.
+    for (i, user) in fake.users(tenant.tenant_id).unwrap().iter().enumerate() {
+        if i < REMOVED {
+            fake.remove_user(tenant.tenant_id, user.id(), testkit::fake_graph::RemovalReason::Deleted)
+                .unwrap();
+        } else {
+            fake.update_user(tenant.tenant_id, user.id(), |u| {
+                u.user.display_name = Some(format!("Gen2 {}", u.user.display_name.clone().unwrap_or_default()));
+            })
+            .unwrap();
+        }
+    }
+
+    let app = Arc::new(app);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..4usize {
+        let (app, stop) = (Arc::clone(&app), Arc::clone(&stop));
+        readers.push(tokio::spawn(async move {
+            let (mut old, mut new) = (0u64, 0u64);
+            let mut n = r;
+            while !stop.load(Ordering::Relaxed) {
+                let size = [100, 250, 333, 1_000][n % 4];
+                let page = 1 + (n * 7) % 9;
+                n += 1;
+                let reply = app
+                    .get(&format!(
+                        "/api/v3/customer/{customer}/user?PageNumber={page}&PageSize={size}"
+                    ))
+                    .await;
+                assert_eq!(reply.status, 200);
+                let body = reply.json();
+                let data = body["data"].as_array().unwrap();
+                let renamed = data
+                    .iter()
+                    .filter(|u| u["WebName"].as_str().unwrap_or("").starts_with("Gen2 "))
+                    .count();
+                match body["totalRecords"].as_u64().unwrap() {
+                    3_000 => {
+                        assert_eq!(renamed, 0, "a page of the old generation holds new users");
+                        old += 1;
+                    }
+                    2_700 => {
+                        assert_eq!(renamed, data.len(), "a page of the new generation holds old users");
+                        new += 1;
+                    }
+                    other => panic!("totalRecords {other} belongs to no generation"),
+                }
+            }
+            (old, new)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reply = post_sync(&app, &app.admin.clone(), customer, "").await;
+    let task = wait_for(&app, reply.json().as_str().unwrap()).await;
+    assert_eq!(task["status"], "CompletedSuccess", "{task}");
+    assert_eq!(task["outputData"]["mode"], "delta");
+    assert_eq!(task["outputData"]["removed"], REMOVED);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut old, mut new) = (0, 0);
+    for reader in readers {
+        let (o, n) = reader.await.unwrap();
+        old += o;
+        new += n;
+    }
+    assert!(
+        old > 0 && new > 0,
+        "readers saw both generations ({old} old, {new} new pages)"
+    );
+}

@@ -1,0 +1,136 @@
+//! The sync engine inside the binary: the Graph client and engine settings from the command
+//! line, the adapter that serves the API's `SyncPort`, and `rosterd sync`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use api::{ConnectionCheck, LaunchError, SyncPort};
+use async_trait::async_trait;
+use domain::{ClientId, CustomerId};
+use graph::{GraphClient, GraphConfig};
+use store::TaskStatus;
+use sync::{ConnectionOutcome, Engine, StartError, StderrProgress, SyncConfig, SystemClock};
+
+use crate::cli::{GraphArgs, SyncArgs};
+use crate::serve::Installation;
+
+/// The engine as the API sees it.
+pub struct EnginePort(pub Engine);
+
+#[async_trait]
+impl SyncPort for EnginePort {
+    async fn start(
+        &self,
+        customer: CustomerId,
+        full: bool,
+        requested_by: Option<ClientId>,
+    ) -> Result<String, LaunchError> {
+        self.0
+            .start(customer, full, requested_by)
+            .await
+            .map_err(|error| match error {
+                StartError::AlreadyRunning(task) => LaunchError::AlreadyRunning(task),
+                other => LaunchError::Failed(other.to_string()),
+            })
+    }
+
+    async fn check_connection(&self, tenant_id: uuid::Uuid, client_id: &str, client_secret: &str) -> ConnectionCheck {
+        match self.0.check_connection(tenant_id, client_id, client_secret).await {
+            ConnectionOutcome::Ok => ConnectionCheck::Ok,
+            ConnectionOutcome::Refused(message) => ConnectionCheck::Refused(message),
+            ConnectionOutcome::Unreachable(message) => ConnectionCheck::Unreachable(message),
+        }
+    }
+}
+
+pub fn port(engine: &Engine) -> Arc<dyn SyncPort> {
+    Arc::new(EnginePort(engine.clone()))
+}
+
+fn graph_client(args: &GraphArgs) -> anyhow::Result<GraphClient> {
+    if args.graph_timeout_secs == 0 {
+        bail!("--graph-timeout must be at least 1 second");
+    }
+    let config = GraphConfig {
+        graph_url: args.graph_url.clone(),
+        login_url: args.login_url.clone(),
+        max_retry_after: Duration::from_secs(args.max_retry_after_secs),
+        request_timeout: Duration::from_secs(args.graph_timeout_secs),
+        max_retries: args.graph_retries,
+        ..GraphConfig::default()
+    };
+    GraphClient::new(config).context("configuring the Microsoft Graph client")
+}
+
+/// The engine's settings from `serve`'s flags.
+pub fn sync_config(args: &SyncArgs) -> anyhow::Result<SyncConfig> {
+    if args.sync_interval_secs == 0 || args.full_sync_interval_secs == 0 {
+        bail!("--sync-interval and --full-sync-interval must be at least 1 second");
+    }
+    if args.sync_lease_secs < 3 {
+        bail!("--sync-lease must be at least 3 seconds");
+    }
+    if args.sync_concurrency == 0 {
+        bail!("--sync-concurrency must be at least 1");
+    }
+    Ok(SyncConfig {
+        interval: Duration::from_secs(args.sync_interval_secs),
+        full_interval: Duration::from_secs(args.full_sync_interval_secs),
+        max_concurrent: args.sync_concurrency,
+        lease: Duration::from_secs(args.sync_lease_secs),
+        ..SyncConfig::default()
+    })
+}
+
+pub fn engine(installation: &Installation, graph: &GraphArgs, config: SyncConfig) -> anyhow::Result<Engine> {
+    Engine::new(
+        Arc::clone(&installation.store),
+        graph_client(graph)?,
+        Arc::clone(&installation.secret_key),
+        Arc::new(SystemClock),
+        config,
+    )
+    .context("starting the sync engine")
+}
+
+/// `rosterd sync --customer GUID [--full]`: one sync in the foreground, progress on stderr,
+/// the JSON summary on stdout.
+pub async fn run_once(
+    installation: &Installation,
+    graph: &GraphArgs,
+    customer: &str,
+    full: bool,
+) -> anyhow::Result<()> {
+    let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let engine = engine(installation, graph, SyncConfig::default())?;
+    let runner = engine.clone();
+    let mut sync = tokio::spawn(async move { runner.run_now(customer, full, Some(Arc::new(StderrProgress))).await });
+    let finished = tokio::select! {
+        finished = &mut sync => finished,
+        _ = tokio::signal::ctrl_c() => {
+            // Stop at a safe point, so nothing is half-written and the lease is released
+            // instead of blocking other syncs of the customer until it expires.
+            eprintln!("interrupted; stopping the sync");
+            engine.shutdown().await;
+            sync.await
+        }
+    };
+    let outcome = finished
+        .context("the sync task ended abnormally")?
+        .with_context(|| format!("cannot sync customer {customer}"))?;
+    let summary = serde_json::json!({
+        "taskId": outcome.task_id,
+        "status": outcome.status.as_str(),
+        "report": outcome.report,
+        "error": outcome.error,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    if outcome.status != TaskStatus::CompletedSuccess {
+        bail!(
+            "sync failed: {}; the previous users stay served",
+            outcome.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    Ok(())
+}

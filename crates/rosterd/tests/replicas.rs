@@ -1,0 +1,257 @@
+//! Two `rosterd serve` replicas on one PostgreSQL database: a write acknowledged by one is what
+//! the other serves next; tokens issued by one work on the other; each customer is synced once
+//! per cycle; a replica killed mid-sync leaves no lock that stops the next cycle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use domain::{CustomerId, LicenseType, NewService, ServicePatch, ShortName};
+use sqlx::Row;
+use store::{Store, TaskStatus};
+use support::rosterd;
+use testkit::fake_graph::{Endpoint, FakeGraph, FakeTenant, Fault, PageSizes};
+
+const INTERVAL_SECS: u64 = 3;
+const LEASE_SECS: u64 = 4;
+
+fn replica(dir: &Path, database: &str, fake: &FakeGraph) -> (Child, String) {
+    let mut command = rosterd(dir);
+    command
+        .env("ROSTERD_GRAPH_URL", fake.url())
+        .env("ROSTERD_LOGIN_URL", fake.url())
+        .env("ROSTERD_SYNC_INTERVAL_SECS", INTERVAL_SECS.to_string())
+        .env("ROSTERD_SYNC_LEASE_SECS", LEASE_SECS.to_string());
+    support::serve_with(command, database, Some("http://rosterd.test"))
+}
+
+async fn connected(store: &dyn Store, key: &auth::SecretKey, short: &str, tenant: &FakeTenant) -> CustomerId {
+    let id = CustomerId::new_random();
+    store
+        .create_service(&NewService {
+            id,
+            short_name: ShortName::parse(short).unwrap(),
+            full_name: short.into(),
+            license_type: LicenseType::HostedPro,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: Some(tenant.tenant_id),
+            default_domain: None,
+            site_locations: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let patch = ServicePatch {
+        app_client_id: Some(tenant.client_id.clone()),
+        app_client_secret_sealed: Some(key.seal(tenant.client_secret.as_bytes()).unwrap()),
+        app_client_secret_hint: Some("abc".into()),
+        ..ServicePatch::default()
+    };
+    store.update_service(id, &patch).await.unwrap();
+    id
+}
+
+/// Completed scheduled syncs of a customer, oldest first: (start, end).
+async fn completed_syncs(store: &dyn Store, customer: CustomerId) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut runs: Vec<_> = store
+        .list_tasks()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.customer == Some(customer) && t.status == TaskStatus::CompletedSuccess)
+        .map(|t| (t.created_at, t.completed_at.unwrap()))
+        .collect();
+    runs.sort();
+    runs
+}
+
+async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres() {
+    let Some(database) = store_conformance::fresh_postgres_url().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_postgres::PgStore::connect(&database).await.unwrap();
+    let key = auth::SecretKey::load_or_create(&dir.path().join("rosterd.key")).unwrap();
+    let fake = FakeGraph::start().await.unwrap();
+    fake.set_page_sizes(PageSizes {
+        users_default: 40,
+        delta: 40,
+        configurations_default: 40,
+    });
+    let mut customers = Vec::new();
+    for (i, short) in ["alpha", "bravo", "charlie"].iter().enumerate() {
+        let tenant = fake.add_generated_tenant(100 + i as u64, 150);
+        customers.push(connected(&store, &key, short, &tenant).await);
+    }
+    let pushed = CustomerId::new_random();
+    store
+        .create_service(&NewService {
+            id: pushed,
+            short_name: ShortName::parse("pushed").unwrap(),
+            full_name: "pushed".into(),
+            license_type: LicenseType::HostedEssentialsPlus,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: None,
+            default_domain: None,
+            site_locations: Vec::new(),
+        })
+        .await
+        .unwrap();
+
+    let created = rosterd(dir.path())
+        .args([
+            "client",
+            "create",
+            "--name",
+            "ops",
+            "--role",
+            "Operator",
+            "--database",
+            &database,
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+
+    let (a, base_a) = replica(dir.path(), &database, &fake);
+    let (b, base_b) = replica(dir.path(), &database, &fake);
+    let http = reqwest::Client::new();
+
+    // A token issued by A is accepted by B.
+    let token: serde_json::Value = http
+        .post(format!("{base_a}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", created["client_id"].as_str().unwrap()),
+            ("client_secret", created["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+
+    // Each import acknowledged by A is what B serves on its very next read.
+    for round in 1..=5 {
+        let users: Vec<domain::EndUser> = (0..20 + round)
+            .map(|i| {
+                let mut user = domain::EndUser::new(uuid::Uuid::from_u128(
+                    0xabc0_0000_0000_4000_8000_0000_0000_0000 + i as u128,
+                ));
+                user.web_name = Some(format!("round {round} user {i}"));
+                user
+            })
+            .collect();
+        let put = http
+            .put(format!("{base_a}/api/v3/customer/{pushed}/user"))
+            .bearer_auth(&token)
+            .json(&users)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200);
+        let page: serde_json::Value = http
+            .get(format!("{base_b}/api/v3/customer/{pushed}/user?PageSize=100"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["totalRecords"], 20 + round);
+        assert_eq!(page["data"][0]["WebName"], format!("round {round} user 0"));
+    }
+
+    // Both replicas run the sync loop: every customer gets synced, never twice at once, and
+    // consecutive cycles are an interval apart (one claim per cycle, not one per replica).
+    wait_for(
+        "three completed cycles per customer",
+        Duration::from_secs(60),
+        async || {
+            for customer in &customers {
+                if completed_syncs(&store, *customer).await.len() < 3 {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    for customer in &customers {
+        let runs = completed_syncs(&store, *customer).await;
+        for pair in runs.windows(2) {
+            let ((start_a, end_a), (start_b, _)) = (pair[0], pair[1]);
+            assert!(end_a <= start_b, "two syncs of one customer overlapped: {runs:?}");
+            let gap = (start_b - start_a).num_milliseconds();
+            assert!(
+                gap >= (INTERVAL_SECS as i64 * 1000) - 500,
+                "synced again after {gap} ms: {runs:?}"
+            );
+        }
+        let page = store.read_page(*customer, 1, 1).await.unwrap().unwrap();
+        assert_eq!(page.total_records, 150);
+    }
+
+    // Slow Graph down so syncs are in flight, then kill A while it holds a customer's lease.
+    fake.inject(Endpoint::UsersDelta, Fault::Delay(Duration::from_millis(700)), 10_000);
+    fake.inject(Endpoint::Users, Fault::Delay(Duration::from_millis(700)), 10_000);
+    let pg = sqlx::PgPool::connect(&database).await.unwrap();
+    let a_pid = a.id().to_string();
+    wait_for("replica A to hold a lease", Duration::from_secs(30), async || {
+        let owners = sqlx::query("SELECT sync_lease_owner FROM services WHERE sync_lease_until > now()")
+            .fetch_all(&pg)
+            .await
+            .unwrap();
+        owners
+            .iter()
+            .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
+            .any(|owner| owner.contains(&format!("-{a_pid}-")))
+    })
+    .await;
+    let mut a = a;
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let killed_at = Utc::now();
+    fake.clear_faults();
+
+    // B completes the next cycle of every customer, including those A had claimed.
+    wait_for(
+        "B to sync every customer after A died",
+        Duration::from_secs(60),
+        async || {
+            for customer in &customers {
+                if !completed_syncs(&store, *customer)
+                    .await
+                    .iter()
+                    .any(|(start, _)| *start > killed_at)
+                {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    support::stop(b);
+}

@@ -1,0 +1,102 @@
+//! Helpers shared by the binary's tests: run `rosterd` in a temporary directory, read its
+//! output, stop it with SIGTERM.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn rosterd(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
+    cmd.current_dir(dir)
+        .env("ROSTERD_DATABASE_URL", format!("sqlite://{}/rosterd.db", dir.display()))
+        .env("ROSTERD_SECRET_KEY_FILE", dir.join("rosterd.key"))
+        .env("ROSTERD_LOG", "warn");
+    cmd
+}
+
+/// Reads stdout lines until `pred` matches one, collecting all of them.
+pub fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String> {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "process ended before printing the expected line; got {lines:?}");
+        let done = pred(&line);
+        lines.push(line.trim_end().to_string());
+        if done {
+            return lines;
+        }
+    }
+}
+
+pub fn stop(mut child: Child) {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("rosterd did not stop within 10 s of SIGTERM");
+}
+
+/// Pulls `'Bearer TOKEN'` and the URL out of the printed curl line.
+pub fn parse_curl(line: &str) -> (String, String) {
+    let token = line
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    let url = line.rsplit(" '").next().unwrap().trim_end_matches('\'').to_string();
+    (token, url)
+}
+
+/// Starts `rosterd serve` on `database` with the directory's key file and the given public URL
+/// (so tokens issued before keep their issuer); returns the child and its base URL.
+pub fn serve_base(dir: &Path, database: &str, public_url: Option<&str>) -> (Child, String) {
+    serve_with(rosterd(dir), database, public_url)
+}
+
+/// Like [`serve_base`] with a prepared command (extra environment).
+pub fn serve_with(mut command: Command, database: &str, public_url: Option<&str>) -> (Child, String) {
+    command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]);
+    if let Some(url) = public_url {
+        command.args(["--public-url", url]);
+    }
+    let mut child = command
+        .env("ROSTERD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let bound = loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
+        if let Some(rest) = line.split("bound to ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    (child, format!("http://{bound}"))
+}

@@ -1,0 +1,84 @@
+//! Why a sync failed, and the text that may be shown for it (task messages, the service's
+//! `lastError`): Graph and Entra messages are kept, storage internals are not.
+
+use domain::CustomerId;
+use graph::GraphError;
+use store::{StoreError, WriteError};
+
+/// A failed sync. Nothing was committed in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("customer {0} does not exist")]
+    NotFound(CustomerId),
+    #[error("service type {0} has no end-user list: its users are managed in the customer's Teams admin center")]
+    NotSupported(String),
+    #[error(
+        "the service has no secure connection: set msTenantId, applicationClientId and applicationClientSecret \
+         with PATCH /api/v3/customer/{{customerGuid}}"
+    )]
+    NotConnected,
+    #[error("the stored application client secret cannot be opened with this installation's secret key")]
+    Secret,
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("the users were not written: {0}")]
+    Write(#[source] WriteError),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("interrupted: rosterd is shutting down")]
+    Interrupted,
+    #[error("invalid sync configuration: {0}")]
+    Config(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<WriteError> for SyncError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Store(store) => Self::Store(store),
+            other => Self::Write(other),
+        }
+    }
+}
+
+impl SyncError {
+    /// Text safe to show operators: everything but storage and spool internals, which go to
+    /// the log instead.
+    pub fn safe_message(&self) -> String {
+        match self {
+            Self::Store(StoreError::Conflict(_)) => {
+                "another writer (an import?) committed this customer's users during the sync; nothing was \
+                 changed, the next sync starts from the new users"
+                    .to_string()
+            }
+            Self::Store(StoreError::NotFound(_)) => "the customer was deleted during the sync".to_string(),
+            Self::Store(_) | Self::Write(WriteError::Spool(_)) | Self::Internal(_) => {
+                "internal storage error; the details are in the server log".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// A token refusal: the secure connection is wrong, not just the moment.
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, Self::Graph(GraphError::Token(_)) | Self::Secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_internals_are_not_shown() {
+        let error = SyncError::Store(StoreError::Backend("relation \"end_users\" password=x".into()));
+        assert!(!error.safe_message().contains("password"));
+        let graph = SyncError::Graph(GraphError::Timeout {
+            resource: graph::Resource::Users,
+            attempts: 3,
+        });
+        assert_eq!(graph.safe_message(), "users: timed out after 3 attempts");
+        assert!(SyncError::Interrupted.safe_message().contains("shutting down"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Turning Graph records into the next generation: mapping users with their Teams
+//! configuration, and merging a delta round's changes into the stored Graph records.
+//!
+//! Pure CPU and spool-file work, run on the blocking pool by the caller.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use domain::graph_mapping::{map_user, GraphDataError, GraphUser, TeamsUserConfiguration, UserDelta};
+use graph::{GraphError, Resource};
+use store::{GenerationWriter, UserRow};
+use uuid::Uuid;
+
+use crate::error::SyncError;
+
+/// Teams configurations by user id.
+pub(crate) type Configurations = Arc<HashMap<Uuid, TeamsUserConfiguration>>;
+
+/// Why a delta round cannot be merged into the stored users; a full round is run instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum MergeBlocked {
+    #[error("stored user {0} has no Graph record (it was imported, not synced)")]
+    NoSource(Uuid),
+    #[error("the stored Graph record of user {0} is unreadable")]
+    BadSource(Uuid),
+}
+
+/// Maps Graph users to `EndUser`s and pushes them, with their Graph record, into a writer.
+pub(crate) struct Mapper {
+    tenant: Uuid,
+    configurations: Configurations,
+    pub(crate) writer: GenerationWriter,
+    rows: u64,
+}
+
+impl Mapper {
+    pub(crate) fn new(tenant: Uuid, configurations: Configurations) -> Result<Self, SyncError> {
+        let mut writer = GenerationWriter::new()?;
+        // Graph may return a user more than once in a round; the last copy is the latest.
+        writer.last_push_wins();
+        Ok(Self {
+            tenant,
+            configurations,
+            writer,
+            rows: 0,
+        })
+    }
+
+    pub(crate) fn push(&mut self, user: &GraphUser) -> Result<(), SyncError> {
+        let mapped = map_user(user, self.configurations.get(&user.id), self.tenant);
+        let source =
+            serde_json::to_string(user).map_err(|e| SyncError::Internal(format!("encoding a Graph user: {e}")))?;
+        self.rows += 1;
+        self.writer.push_with_source(self.rows, &mapped, Some(&source))?;
+        Ok(())
+    }
+
+    /// Maps the items of one page of a full `/users/delta` round. Returns how many were
+    /// `@removed` items (skipped: a full round lists only present users, but tolerates them).
+    pub(crate) fn push_full_page(&mut self, items: Vec<UserDelta>) -> Result<u64, SyncError> {
+        let mut removed = 0;
+        for item in items {
+            match item {
+                UserDelta::Upsert { properties, .. } => {
+                    // A full round carries whole objects: read them directly (unknown properties
+                    // and annotations are ignored), which is what merging into an empty user
+                    // would give, without the JSON round trip.
+                    let user: GraphUser = serde_json::from_value(properties)
+                        .map_err(|e| invalid_item(GraphDataError::InvalidProperty(e.to_string())))?;
+                    self.push(&user)?;
+                }
+                UserDelta::Removed { .. } => removed += 1,
+            }
+        }
+        Ok(removed)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.writer.len()
+    }
+}
+
+fn invalid_item(source: GraphDataError) -> SyncError {
+    SyncError::Graph(GraphError::InvalidItem {
+        resource: Resource::UsersDelta,
+        source,
+    })
+}
+
+/// A delta round's changes by user, each user's items in arrival order.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    by_user: BTreeMap<Uuid, Vec<UserDelta>>,
+}
+
+impl Changes {
+    pub(crate) fn add(&mut self, item: UserDelta) {
+        self.by_user.entry(item.id()).or_default().push(item);
+    }
+
+    pub(crate) fn users(&self) -> usize {
+        self.by_user.len()
+    }
+
+    /// Applies `items` in order to `before` (`None`: unknown or gone).
+    fn apply(items: &[UserDelta], mut user: Option<GraphUser>) -> Result<Option<GraphUser>, SyncError> {
+        for item in items {
+            user = item.apply(user).map_err(invalid_item)?;
+        }
+        Ok(user)
+    }
+
+    /// Merges one batch of stored users (in identity order) with their changes and pushes the
+    /// result; changed users are taken out of `self`.
+    pub(crate) fn merge_stored(
+        &mut self,
+        mapper: &mut Mapper,
+        rows: Vec<UserRow>,
+    ) -> Result<Result<(), MergeBlocked>, SyncError> {
+        for row in rows {
+            let Some(source) = row.source.as_deref() else {
+                return Ok(Err(MergeBlocked::NoSource(row.identity)));
+            };
+            let stored: GraphUser = match serde_json::from_str(source) {
+                Ok(user) => user,
+                Err(_) => return Ok(Err(MergeBlocked::BadSource(row.identity))),
+            };
+            if stored.id != row.identity {
+                return Ok(Err(MergeBlocked::BadSource(row.identity)));
+            }
+            let current = match self.by_user.remove(&row.identity) {
+                Some(items) => Self::apply(&items, Some(stored))?,
+                None => Some(stored),
+            };
+            if let Some(user) = current {
+                mapper.push(&user)?;
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Pushes the users the stored generation did not have (new in this round); removals of
+    /// users that were never stored are dropped.
+    pub(crate) fn push_new(self, mapper: &mut Mapper) -> Result<(), SyncError> {
+        for items in self.by_user.values() {
+            if let Some(user) = Self::apply(items, None)? {
+                mapper.push(&user)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::EndUser;
+    use serde_json::json;
+
+    const TENANT: Uuid = Uuid::from_u128(0xabc);
+
+    fn user(n: u128, name: &str) -> GraphUser {
+        let mut user = GraphUser::new(Uuid::from_u128(n));
+        user.display_name = Some(name.to_string());
+        user.department = Some("Sales".to_string());
+        user
+    }
+
+    fn row(ordinal: i64, user: &GraphUser) -> UserRow {
+        let body = map_user(user, None, TENANT).render_json();
+        UserRow {
+            ordinal,
+            identity: user.id,
+            fingerprint: EndUser::fingerprint_of(&body),
+            body,
+            source: Some(serde_json::to_string(user).unwrap()),
+        }
+    }
+
+    fn mapper() -> Mapper {
+        Mapper::new(TENANT, Arc::new(HashMap::new())).unwrap()
+    }
+
+    fn upsert(n: u128, properties: serde_json::Value) -> UserDelta {
+        let mut properties = properties;
+        properties["id"] = json!(Uuid::from_u128(n));
+        UserDelta::from_value(properties).unwrap()
+    }
+
+    #[test]
+    fn changes_merge_into_stored_users_and_new_users_are_added() {
+        let stored = vec![
+            row(1, &user(1, "One")),
+            row(2, &user(2, "Two")),
+            row(3, &user(3, "Three")),
+        ];
+        let mut changes = Changes::default();
+        changes.add(upsert(2, json!({"displayName": "Two renamed"})));
+        changes.add(upsert(2, json!({"department": null})));
+        changes
+            .add(UserDelta::from_value(json!({"id": Uuid::from_u128(3), "@removed": {"reason": "deleted"}})).unwrap());
+        changes.add(upsert(9, json!({"displayName": "Nine", "userPrincipalName": "nine@x"})));
+        changes
+            .add(UserDelta::from_value(json!({"id": Uuid::from_u128(7), "@removed": {"reason": "changed"}})).unwrap());
+        assert_eq!(changes.users(), 4);
+        let mut mapper = mapper();
+        changes.merge_stored(&mut mapper, stored).unwrap().unwrap();
+        changes.push_new(&mut mapper).unwrap();
+        assert_eq!(mapper.len(), 3, "1, 2 and 9; 3 removed, 7 never stored");
+    }
+
+    #[test]
+    fn imported_users_block_the_merge() {
+        let mut imported = row(1, &user(1, "One"));
+        imported.source = None;
+        let blocked = Changes::default().merge_stored(&mut mapper(), vec![imported]).unwrap();
+        assert_eq!(blocked, Err(MergeBlocked::NoSource(Uuid::from_u128(1))));
+        let mut garbled = row(2, &user(2, "Two"));
+        garbled.source = Some("{not json".into());
+        let blocked = Changes::default().merge_stored(&mut mapper(), vec![garbled]).unwrap();
+        assert_eq!(blocked, Err(MergeBlocked::BadSource(Uuid::from_u128(2))));
+    }
+
+    #[test]
+    fn a_bad_property_fails_with_the_resource() {
+        let mut changes = Changes::default();
+        changes.add(upsert(1, json!({"accountEnabled": "yes"})));
+        let error = changes
+            .merge_stored(&mut mapper(), vec![row(1, &user(1, "One"))])
+            .unwrap_err();
+        assert!(error.to_string().starts_with("users/delta: invalid item"), "{error}");
+    }
+}

@@ -1,0 +1,371 @@
+//! One sync of one customer: read the Teams configurations, read the users (a full
+//! `/users/delta` round, or the changes since the stored delta link merged into the stored
+//! Graph records), map every user, and commit the new generation together with the new
+//! replication state. Any error before the commit leaves the served generation untouched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use domain::{CustomerId, Service};
+use graph::{GraphError, Resource, TenantClient, TenantCredentials};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::engine::Inner;
+use crate::error::SyncError;
+use crate::merge::{Changes, Configurations, Mapper, MergeBlocked};
+use crate::pages::{or_cancelled, PageStream};
+use crate::progress::human;
+use crate::report::{millis, SyncMode, SyncReport, Timings};
+use crate::schedule::{choose_mode, success_state};
+use crate::task_log::TaskLog;
+
+/// What a sync needs besides the engine's shared handles.
+pub(crate) struct RunInput<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) customer: CustomerId,
+    pub(crate) full_requested: bool,
+    pub(crate) log: &'a Arc<TaskLog>,
+    pub(crate) cancel: &'a CancellationToken,
+    pub(crate) started: DateTime<Utc>,
+}
+
+/// The users of one round, mapped and spooled, ready to commit.
+struct Round {
+    mapper: Mapper,
+    delta_link: Option<String>,
+    items: u64,
+    pages: u64,
+}
+
+/// Accumulated wall-clock time per phase.
+#[derive(Default)]
+struct Clocks {
+    configurations: Duration,
+    users: Duration,
+    read_stored: Duration,
+    map: Duration,
+}
+
+pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
+    let begun = Instant::now();
+    let RunInput {
+        inner,
+        customer,
+        full_requested,
+        log,
+        cancel,
+        started,
+    } = input;
+    let store = inner.store.as_ref();
+    let service = store
+        .get_service(customer)
+        .await?
+        .ok_or(SyncError::NotFound(customer))?;
+    let tenant = tenant_client(inner, &service, log)?;
+    let tenant_id = tenant.credentials().tenant_id;
+
+    let (mut mode, mut reason) = choose_mode(&service.sync, full_requested, started, &inner.config);
+    log.info(format!("{} round: {reason}", mode_name(mode)));
+    let mut clocks = Clocks::default();
+    let (configurations, configuration_pages) = read_configurations(&tenant, log, cancel, &mut clocks).await?;
+
+    let mut round = None;
+    if let (SyncMode::Delta, Some(link)) = (mode, service.sync.delta_link.as_deref()) {
+        let fallback = match delta_round(
+            inner,
+            &service,
+            &tenant,
+            link,
+            &configurations,
+            log,
+            cancel,
+            &mut clocks,
+        )
+        .await
+        {
+            Ok(Ok(merged)) => {
+                round = Some(merged);
+                None
+            }
+            Ok(Err(blocked)) => Some(format!("{blocked}; reading the whole tenant instead")),
+            Err(SyncError::Graph(GraphError::DeltaExpired)) => Some(
+                "the stored delta link expired (Graph answered 410 Gone); reading the whole tenant instead".to_string(),
+            ),
+            Err(other) => return Err(other),
+        };
+        if let Some(why) = fallback {
+            log.warn(why.clone());
+            reason = why;
+        }
+    }
+    let round = match round {
+        Some(round) => round,
+        None => {
+            mode = SyncMode::Full;
+            full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await?
+        }
+    };
+    if cancel.is_cancelled() {
+        return Err(SyncError::Interrupted);
+    }
+
+    // Based on the latest stored state, so a connection check recorded meanwhile survives.
+    let fresh = store
+        .get_service(customer)
+        .await?
+        .ok_or(SyncError::NotFound(customer))?;
+    let credentials_unchanged = fresh.tenant_id == service.tenant_id
+        && fresh.app_client_id == service.app_client_id
+        && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
+    let state = success_state(
+        &fresh.sync,
+        round.delta_link.clone(),
+        mode,
+        started,
+        inner.clock.now(),
+        &inner.config,
+        credentials_unchanged,
+    );
+    log.info(format!("writing {} users", round.mapper.len()));
+    let commit_started = Instant::now();
+    let outcome = round.mapper.writer.commit(store, customer, Some(state), true).await?;
+    let commit = commit_started.elapsed();
+
+    if outcome.committed {
+        log.info(format!(
+            "committed generation {}: {} users ({} added, {} changed, {} removed, {} unchanged)",
+            outcome.generation, outcome.total, outcome.added, outcome.changed, outcome.removed, outcome.unchanged
+        ));
+    } else {
+        log.info(format!(
+            "no change: {} users, generation {} stays served",
+            outcome.total, outcome.generation
+        ));
+    }
+    let waits = log.waits();
+    if waits.throttle_waits > 0 {
+        log.info(format!(
+            "Graph throttled {} times; waited {} in total as it asked",
+            waits.throttle_waits,
+            human(waits.throttled)
+        ));
+    }
+    Ok(SyncReport {
+        customer,
+        mode,
+        reason,
+        configurations: configurations.len() as u64,
+        configuration_pages,
+        user_items: round.items,
+        user_pages: round.pages,
+        generation: outcome.generation,
+        committed: outcome.committed,
+        total: outcome.total,
+        added: outcome.added,
+        changed: outcome.changed,
+        removed: outcome.removed,
+        unchanged: outcome.unchanged,
+        throttle_waits: waits.throttle_waits,
+        throttled_ms: millis(waits.throttled),
+        retries: waits.retries,
+        timings: Timings {
+            fetch_configurations_ms: millis(clocks.configurations),
+            fetch_users_ms: millis(clocks.users),
+            read_stored_ms: millis(clocks.read_stored),
+            map_ms: millis(clocks.map),
+            commit_ms: millis(commit),
+            total_ms: millis(begun.elapsed()),
+        },
+    })
+}
+
+fn mode_name(mode: SyncMode) -> &'static str {
+    match mode {
+        SyncMode::Full => "full",
+        SyncMode::Delta => "delta",
+    }
+}
+
+/// The customer's tenant, with the app secret opened and the task log observing the client.
+fn tenant_client(inner: &Inner, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
+    if !service.license_type.has_end_users() {
+        return Err(SyncError::NotSupported(service.license_type.display_name().to_string()));
+    }
+    let (Some(tenant_id), Some(client_id), Some(sealed)) = (
+        service.tenant_id,
+        service.app_client_id.as_deref().filter(|c| !c.trim().is_empty()),
+        service.app_client_secret_sealed.as_deref(),
+    ) else {
+        return Err(SyncError::NotConnected);
+    };
+    let secret = inner.secrets.open(sealed).map_err(|_| SyncError::Secret)?;
+    let secret = String::from_utf8(secret).map_err(|_| SyncError::Secret)?;
+    let credentials = TenantCredentials::new(tenant_id, client_id, secret);
+    Ok(inner.graph.tenant(credentials).with_observer(log.observer()))
+}
+
+/// Every Teams user configuration of the tenant. Re-read every cycle: `/users/delta` does not
+/// report changes of Teams settings (numbers, policies, features).
+async fn read_configurations(
+    tenant: &TenantClient,
+    log: &TaskLog,
+    cancel: &CancellationToken,
+    clocks: &mut Clocks,
+) -> Result<(Configurations, u64), SyncError> {
+    log.listing_started(Resource::UserConfigurations);
+    let begun = Instant::now();
+    let mut pager = tenant.user_configurations();
+    let mut map = HashMap::new();
+    while let Some(page) = or_cancelled(cancel, pager.next_page()).await?? {
+        for configuration in page.items {
+            map.insert(configuration.id, configuration);
+        }
+    }
+    clocks.configurations += begun.elapsed();
+    log.listing_done(
+        Resource::UserConfigurations,
+        format!(
+            "read {} Teams user configurations in {} pages",
+            pager.items_read(),
+            pager.pages_read()
+        ),
+    );
+    Ok((Arc::new(map), pager.pages_read()))
+}
+
+/// Runs `work` on the blocking pool (mapping renders JSON and writes the spool file).
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SyncError::Internal(format!("mapping task: {e}")))
+}
+
+/// Every user of the tenant, from a fresh `/users/delta` round (which ends with the delta link
+/// for the next quick cycle).
+async fn full_round(
+    tenant: &TenantClient,
+    tenant_id: Uuid,
+    configurations: &Configurations,
+    log: &TaskLog,
+    cancel: &CancellationToken,
+    clocks: &mut Clocks,
+) -> Result<Round, SyncError> {
+    log.listing_started(Resource::UsersDelta);
+    let mut stream = PageStream::spawn(tenant.users_delta(None));
+    let mut mapper = Mapper::new(tenant_id, Arc::clone(configurations))?;
+    let (mut delta_link, mut pages, mut items, mut removed) = (None, 0u64, 0u64, 0u64);
+    while let Some(page) = stream.next(cancel).await? {
+        pages += 1;
+        items += page.items.len() as u64;
+        if page.is_last {
+            delta_link = page.delta_link;
+        }
+        let begun = Instant::now();
+        let (back, skipped) = blocking(move || {
+            let skipped = mapper.push_full_page(page.items);
+            (mapper, skipped)
+        })
+        .await?;
+        clocks.map += begun.elapsed();
+        mapper = back;
+        removed += skipped?;
+    }
+    clocks.users += stream.waited;
+    let mut text = format!("read {items} users from users/delta in {pages} pages");
+    if removed > 0 {
+        text.push_str(&format!(" ({removed} @removed items skipped)"));
+    }
+    log.listing_done(Resource::UsersDelta, text);
+    Ok(Round {
+        mapper,
+        delta_link,
+        items,
+        pages,
+    })
+}
+
+/// The changes since `link`, merged into the served generation's Graph records; every user is
+/// mapped again with the fresh Teams configurations. `Ok(Err(_))` when the stored users cannot
+/// be merged into (imported users): the caller runs a full round.
+#[allow(clippy::too_many_arguments)]
+async fn delta_round(
+    inner: &Inner,
+    service: &Service,
+    tenant: &TenantClient,
+    link: &str,
+    configurations: &Configurations,
+    log: &TaskLog,
+    cancel: &CancellationToken,
+    clocks: &mut Clocks,
+) -> Result<Result<Round, MergeBlocked>, SyncError> {
+    log.listing_started(Resource::UsersDelta);
+    let mut stream = PageStream::spawn(tenant.users_delta(Some(link)));
+    let mut changes = Changes::default();
+    let (mut delta_link, mut pages, mut items) = (None, 0u64, 0u64);
+    while let Some(page) = stream.next(cancel).await? {
+        pages += 1;
+        items += page.items.len() as u64;
+        if page.is_last {
+            delta_link = page.delta_link;
+        }
+        for item in page.items {
+            changes.add(item);
+        }
+    }
+    clocks.users += stream.waited;
+    log.listing_done(
+        Resource::UsersDelta,
+        format!(
+            "read {items} changes to {} users from users/delta in {pages} pages",
+            changes.users()
+        ),
+    );
+
+    let tenant_id = tenant.credentials().tenant_id;
+    let mut mapper = Mapper::new(tenant_id, Arc::clone(configurations))?;
+    // Data derived from this generation must not replace a newer one (an import meanwhile).
+    mapper.writer.expect_base_generation(service.generation);
+    let mut after = 0;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(SyncError::Interrupted);
+        }
+        let begun = Instant::now();
+        let rows = inner
+            .store
+            .users_after(service.id, service.generation, after, inner.config.merge_batch)
+            .await?;
+        clocks.read_stored += begun.elapsed();
+        let Some(last) = rows.last() else { break };
+        after = last.ordinal;
+        let begun = Instant::now();
+        let (back_mapper, back_changes, merged) = blocking(move || {
+            let merged = changes.merge_stored(&mut mapper, rows);
+            (mapper, changes, merged)
+        })
+        .await?;
+        clocks.map += begun.elapsed();
+        mapper = back_mapper;
+        changes = back_changes;
+        if let Err(blocked) = merged? {
+            return Ok(Err(blocked));
+        }
+    }
+    let begun = Instant::now();
+    let (mapper, pushed) = blocking(move || {
+        let pushed = changes.push_new(&mut mapper);
+        (mapper, pushed)
+    })
+    .await?;
+    clocks.map += begun.elapsed();
+    pushed?;
+    Ok(Ok(Round {
+        mapper,
+        delta_link,
+        items,
+        pages,
+    }))
+}

@@ -1,0 +1,193 @@
+//! Test harness for the engine: a fresh store (SQLite file or PostgreSQL database), the fake
+//! Graph on loopback, the real Graph client recording its waits instead of sleeping, and helpers
+//! to connect services and compare what is served with what the fake expects.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::{CustomerId, EndUser, LicenseType, NewService, ServicePatch, ShortName};
+use graph::{GraphClient, GraphConfig, RecordingSleeper};
+use store::{Store, TaskRecord};
+use sync::{Clock, Engine, ManualClock, SyncConfig, SystemClock};
+use testkit::fake_graph::{FakeGraph, FakeTenant};
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Harness {
+    pub store: Arc<dyn Store>,
+    pub fake: FakeGraph,
+    pub secrets: Arc<auth::SecretKey>,
+    pub sleeper: Arc<RecordingSleeper>,
+    pub clock: Arc<ManualClock>,
+    pub engine: Engine,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Graph client settings for tests: few retries, tiny backoffs (recorded, never slept).
+pub fn graph_config(base: &str) -> GraphConfig {
+    GraphConfig {
+        max_retries: 2,
+        max_invalid_body_retries: 1,
+        base_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        max_retry_after: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(10),
+        ..GraphConfig::for_base_url(base)
+    }
+}
+
+pub async fn open_store(backend: Backend) -> Option<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    Some(match backend {
+        Backend::Sqlite => {
+            let (dir, url) = store_conformance::fresh_sqlite_url().await;
+            let store: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap());
+            (store, Some(dir))
+        }
+        Backend::Postgres => {
+            let url = store_conformance::fresh_postgres_url().await?;
+            let store: Arc<dyn Store> = Arc::new(store_postgres::PgStore::connect(&url).await.unwrap());
+            (store, None)
+        }
+    })
+}
+
+impl Harness {
+    /// A harness on a manual clock (the engine's time only moves when the test says so).
+    pub async fn new(backend: Backend) -> Option<Self> {
+        Self::with(backend, SyncConfig::default(), false).await
+    }
+
+    /// `system_clock`: the engine runs on the real clock (scheduler tests).
+    pub async fn with(backend: Backend, config: SyncConfig, system_clock: bool) -> Option<Self> {
+        let (store, dir) = open_store(backend).await?;
+        let fake = FakeGraph::start().await.unwrap();
+        let sleeper = Arc::new(RecordingSleeper::new());
+        let graph = GraphClient::with_sleeper(graph_config(fake.url()), sleeper.clone()).unwrap();
+        let secrets = Arc::new(auth::SecretKey::generate());
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let engine_clock: Arc<dyn Clock> = if system_clock {
+            Arc::new(SystemClock)
+        } else {
+            clock.clone()
+        };
+        let engine = Engine::new(store.clone(), graph, secrets.clone(), engine_clock, config).unwrap();
+        Some(Self {
+            store,
+            fake,
+            secrets,
+            sleeper,
+            clock,
+            engine,
+            _dir: dir,
+        })
+    }
+
+    /// A Hosted Pro service connected to `tenant` with its app registration.
+    pub async fn connect(&self, short: &str, tenant: &FakeTenant) -> CustomerId {
+        self.connect_with_secret(short, tenant, &tenant.client_secret).await
+    }
+
+    pub async fn connect_with_secret(&self, short: &str, tenant: &FakeTenant, secret: &str) -> CustomerId {
+        let id = CustomerId::new_random();
+        let new = NewService {
+            id,
+            short_name: ShortName::parse(short).unwrap(),
+            full_name: format!("{short} Inc"),
+            license_type: LicenseType::HostedPro,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: Some(tenant.tenant_id),
+            default_domain: None,
+            site_locations: Vec::new(),
+        };
+        self.store.create_service(&new).await.unwrap();
+        self.set_secret(id, &tenant.client_id, secret).await;
+        id
+    }
+
+    pub async fn set_secret(&self, id: CustomerId, client_id: &str, secret: &str) {
+        let patch = ServicePatch {
+            app_client_id: Some(client_id.to_string()),
+            app_client_secret_sealed: Some(self.secrets.seal(secret.as_bytes()).unwrap()),
+            app_client_secret_hint: Some(secret.chars().take(3).collect()),
+            ..ServicePatch::default()
+        };
+        self.store.update_service(id, &patch).await.unwrap();
+    }
+
+    /// Every body served for `customer`, read page by page like a client would.
+    pub async fn served(&self, customer: CustomerId) -> Vec<String> {
+        served(self.store.as_ref(), customer).await
+    }
+
+    /// The bodies a sync of the tenant's current users must serve, in identity order.
+    pub fn expected(&self, tenant: &FakeTenant) -> Vec<String> {
+        rendered(&self.fake.expected_end_users(tenant.tenant_id).unwrap())
+    }
+
+    pub async fn task(&self, id: &str) -> TaskRecord {
+        self.store.get_task(id).await.unwrap().unwrap()
+    }
+
+    pub async fn state(&self, customer: CustomerId) -> domain::SyncState {
+        self.store.get_service(customer).await.unwrap().unwrap().sync
+    }
+}
+
+pub async fn served(store: &dyn Store, customer: CustomerId) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let mut first = 1;
+    loop {
+        let slice = store.read_page(customer, first, 5_000).await.unwrap().unwrap();
+        let n = slice.bodies.len() as i64;
+        bodies.extend(slice.bodies);
+        first += 5_000;
+        if n < 5_000 || first > slice.total_records {
+            assert_eq!(bodies.len() as i64, slice.total_records);
+            return bodies;
+        }
+    }
+}
+
+pub fn rendered(users: &[EndUser]) -> Vec<String> {
+    users.iter().map(EndUser::render_json).collect()
+}
+
+/// The text of every message of a task.
+pub fn messages(task: &TaskRecord) -> Vec<String> {
+    task.messages.iter().map(|m| m.message.clone()).collect()
+}
+
+pub fn has_message(task: &TaskRecord, needle: &str) -> bool {
+    task.messages.iter().any(|m| m.message.contains(needle))
+}
+
+/// Runs a test body against SQLite and PostgreSQL (PostgreSQL when its test URL is set).
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
