@@ -592,3 +592,35 @@ async fn all_rows(store: &dyn Store, id: CustomerId, generation: i64) -> Vec<Use
         rows.extend(batch);
     }
 }
+
+/// Rows of a writer that died before committing are reclaimed by the next successful commit.
+pub async fn abandoned_generations_are_reclaimed(store: &dyn Store) {
+    let service = store.create_service(&new_service("reclaim")).await.unwrap();
+    let first = replace_users(store, service.id, &users(0..5, "One"), None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stored_generations(service.id).await.unwrap(),
+        vec![first.generation]
+    );
+
+    // A writer takes a ticket, writes rows and dies.
+    let dead = store.begin_generation(service.id).await.unwrap();
+    store
+        .append_users(&dead, &rows_for(&users(10..20, "Dead")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stored_generations(service.id).await.unwrap(),
+        vec![first.generation, dead.generation]
+    );
+
+    let next = replace_users(store, service.id, &users(0..7, "Two"), None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stored_generations(service.id).await.unwrap(),
+        vec![next.generation]
+    );
+    assert_eq!(page(store, service.id, 1, 100).await.bodies.len(), 7);
+}

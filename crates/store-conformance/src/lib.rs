@@ -25,9 +25,10 @@ pub use claims::{claim_and_lease, concurrent_claims_are_exclusive};
 pub use concurrency::concurrent_readers_never_see_mixed_generations;
 pub use databases::{fresh_postgres_url, fresh_sqlite_url, POSTGRES_URL_VAR};
 pub use generations::{
-    begin_generation_numbers_grow, bodies_roundtrip_exactly, commit_applies_sync_state, commit_conflict,
-    discard_refuses_served, duplicate_identity_leaves_data_unchanged, generation_replace_and_diff,
-    large_generation_pages, read_page_windows, skip_if_unchanged, user_sources_roundtrip, users_after_keyset,
+    abandoned_generations_are_reclaimed, begin_generation_numbers_grow, bodies_roundtrip_exactly,
+    commit_applies_sync_state, commit_conflict, discard_refuses_served, duplicate_identity_leaves_data_unchanged,
+    generation_replace_and_diff, large_generation_pages, read_page_windows, skip_if_unchanged, user_sources_roundtrip,
+    users_after_keyset,
 };
 pub use records::{
     audit_events_recorded, clients_and_revocation, prune_tasks_by_age, signing_keys_idempotent, tasks_roundtrip,
@@ -80,6 +81,7 @@ macro_rules! conformance_tests {
             commit_applies_sync_state,
             begin_generation_numbers_grow,
             discard_refuses_served,
+            abandoned_generations_are_reclaimed,
             users_after_keyset,
             user_sources_roundtrip,
             large_generation_pages,

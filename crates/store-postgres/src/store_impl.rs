@@ -77,6 +77,10 @@ impl Store for PgStore {
         self.discard_generation_impl(id, generation).await
     }
 
+    async fn stored_generations(&self, id: CustomerId) -> StoreResult<Vec<i64>> {
+        self.stored_generations_impl(id).await
+    }
+
     async fn create_client(&self, client: &ApiClientRecord) -> StoreResult<()> {
         self.create_client_impl(client).await
     }

@@ -194,6 +194,24 @@ impl PgStore {
         }
     }
 
+    pub(crate) async fn stored_generations_impl(&self, id: CustomerId) -> StoreResult<Vec<i64>> {
+        // A skip scan over the primary key: one index probe per distinct generation, however
+        // many rows each holds.
+        sqlx::query_scalar(
+            "WITH RECURSIVE g(generation) AS ( \
+               SELECT min(generation) FROM end_users WHERE customer_id = $1 \
+               UNION ALL \
+               SELECT (SELECT min(e.generation) FROM end_users e \
+                       WHERE e.customer_id = $1 AND e.generation > g.generation) \
+               FROM g WHERE g.generation IS NOT NULL) \
+             SELECT generation FROM g WHERE generation IS NOT NULL",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
     pub(crate) async fn discard_generation_impl(&self, id: CustomerId, generation: i64) -> StoreResult<()> {
         let served = self
             .served_generation(id)

@@ -219,13 +219,28 @@ impl GenerationWriter {
             }
             return Err(error.into());
         }
-        if ticket.base_generation > 0 {
-            if let Err(cleanup) = store.discard_generation(customer, ticket.base_generation).await {
-                tracing::warn!(%customer, error = %cleanup, "could not discard replaced generation");
-            }
-        }
+        discard_older(store, customer, ticket.generation).await;
         outcome.committed = true;
         Ok(outcome)
+    }
+}
+
+/// After a commit, every generation below the new one is dead: the replaced one, and rows left
+/// by writers that died before committing (a killed replica). Writers still in flight below it
+/// will fail their compare-and-set anyway. Best effort: leftovers are invisible, this only
+/// reclaims space.
+async fn discard_older(store: &dyn Store, customer: CustomerId, committed: i64) {
+    let generations = match store.stored_generations(customer).await {
+        Ok(generations) => generations,
+        Err(error) => {
+            tracing::warn!(%customer, %error, "could not list stored generations");
+            return;
+        }
+    };
+    for generation in generations.into_iter().filter(|g| *g < committed) {
+        if let Err(error) = store.discard_generation(customer, generation).await {
+            tracing::warn!(%customer, generation, %error, "could not discard an old generation");
+        }
     }
 }
 

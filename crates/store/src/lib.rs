@@ -65,6 +65,9 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_generation(&self, ticket: &GenerationTicket, commit: &GenerationCommit) -> StoreResult<()>;
     /// Deletes the rows of a generation that is not served (an old or an abandoned one).
     async fn discard_generation(&self, id: CustomerId, generation: i64) -> StoreResult<()>;
+    /// Generations that still have stored rows, ascending: the served one, writers in flight,
+    /// and leftovers of writers that died before committing or discarding.
+    async fn stored_generations(&self, id: CustomerId) -> StoreResult<Vec<i64>>;
 
     // ---- API clients and signing keys -------------------------------------------------------
 
