@@ -8,6 +8,7 @@ pub mod error;
 pub mod import;
 pub mod json_body;
 pub mod keyring;
+pub mod metrics;
 pub mod openapi;
 pub mod page_cache;
 pub mod query;
@@ -68,8 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::from_fn(request_id::assign))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use store::Store;
 
 use crate::keyring::KeyRing;
+use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::sync_port::SyncPort;
 
@@ -33,6 +34,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub config: Arc<ApiConfig>,
     pub pages: Arc<PageCache>,
+    pub metrics: Arc<Metrics>,
     /// The sync engine, when this process runs one (absent in pure read replicas and tests).
     pub sync: Option<Arc<dyn SyncPort>>,
 }
@@ -43,6 +45,7 @@ impl AppState {
             store,
             keys,
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
+            metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
             sync,
         }

@@ -267,6 +267,21 @@ async fn health_and_openapi(app: TestApp) {
         assert!(get_users.get(status).is_some(), "response {status} undocumented");
     }
     assert!(doc["components"]["schemas"].get("EndUserDoc").is_some());
+
+    let customer = app.service("metered", 1, true, None).await;
+    app.load(customer, &users(4, "m")).await;
+    app.get(&format!("/api/v3/customer/{customer}/user")).await;
+    app.get(&format!("/api/v3/customer/{customer}/user")).await;
+    let metrics = app.send(Method::GET, "/metrics", None, &[], Body::empty()).await;
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(text.contains("rosterd_users_served 4"), "{text}");
+    assert!(
+        text.contains("rosterd_page_cache_requests_total{result=\"hit\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("rosterd_http_responses_total{class=\"2xx\"}"), "{text}");
+    assert!(!text.contains(&customer.to_string()), "no customer ids in metrics");
 }
 
 both_backends!(

@@ -1,6 +1,8 @@
 //! `GET /api/v3/customer/{customerGuid}/user`: one page of a customer's users, in the Live
 //! Platform envelope; and `PUT` on the same path, which replaces the whole set from an export.
 
+use std::sync::atomic::Ordering;
+
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -102,8 +104,12 @@ pub async fn list_users(
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let body = match state.pages.get(&key) {
-            Some(body) => body,
+            Some(body) => {
+                state.metrics.page_cache_hits.fetch_add(1, Ordering::Relaxed);
+                body
+            }
             None => {
+                state.metrics.page_cache_misses.fetch_add(1, Ordering::Relaxed);
                 let slice = state
                     .store
                     .read_page(customer, page.first_ordinal(), page.size())
