@@ -32,6 +32,7 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { store, serve, sync } => {
+            let shutdown = serve::Shutdown::install()?;
             let installation = Installation::open(&store).await?;
             let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
             let listener = serve::bind(serve.listen).await?;
@@ -48,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.spawn_scheduler();
             }
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, state, Some(engine)).await
+            serve::run(listener, state, Some(engine), shutdown).await
         }
         Command::Demo {
             database,
@@ -56,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve,
             graph,
         } => {
+            let shutdown = serve::Shutdown::install()?;
             let installation = Installation::open(&StoreArgs {
                 database,
                 secret_key_file,
@@ -100,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // connection checks work for customers connected to a real tenant.
             let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, state, Some(engine)).await
+            serve::run(listener, state, Some(engine), shutdown).await
         }
         Command::Client { store, action } => {
             let installation = Installation::open(&store).await?;

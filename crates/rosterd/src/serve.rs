@@ -9,6 +9,7 @@ use api::keyring::TokenSettings;
 use api::{ApiConfig, AppState, KeyRing};
 use store::Store;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::backend::open_store;
 use crate::cli::{ServeArgs, StoreArgs};
@@ -78,10 +79,15 @@ pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// Serves until SIGINT or SIGTERM, then lets requests in flight finish and stops `engine`'s
 /// syncs at a safe point (nothing half-committed; their leases are released).
-pub async fn run(listener: TcpListener, state: AppState, engine: Option<sync::Engine>) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    engine: Option<sync::Engine>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let app = api::router(state);
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown.wait())
         .await
         .context("serving HTTP");
     if let Some(engine) = engine {
@@ -92,30 +98,26 @@ pub async fn run(listener: TcpListener, state: AppState, engine: Option<sync::En
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+/// SIGINT and SIGTERM handlers, installed before the server says it is ready: a signal that
+/// arrives right after the "listening" line must stop it gracefully, not kill it.
+pub struct Shutdown {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Shutdown {
+    pub fn install() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
     }
-    tracing::info!("shutdown signal received; finishing requests in flight");
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        tracing::info!("shutdown signal received; finishing requests in flight");
+    }
 }

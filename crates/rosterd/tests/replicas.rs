@@ -11,11 +11,11 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use domain::{CustomerId, LicenseType, NewService, ServicePatch, ShortName};
+use domain::{CustomerId, LicenseType, NewService, ShortName};
 use sqlx::Row;
 use store::{Store, TaskStatus};
 use support::rosterd;
-use testkit::fake_graph::{Endpoint, FakeGraph, FakeTenant, Fault, PageSizes};
+use testkit::fake_graph::{Endpoint, FakeGraph, Fault, PageSizes};
 
 const INTERVAL_SECS: u64 = 3;
 const LEASE_SECS: u64 = 4;
@@ -28,33 +28,6 @@ fn replica(dir: &Path, database: &str, fake: &FakeGraph) -> (Child, String) {
         .env("ROSTERD_SYNC_INTERVAL_SECS", INTERVAL_SECS.to_string())
         .env("ROSTERD_SYNC_LEASE_SECS", LEASE_SECS.to_string());
     support::serve_with(command, database, Some("http://rosterd.test"))
-}
-
-async fn connected(store: &dyn Store, key: &auth::SecretKey, short: &str, tenant: &FakeTenant) -> CustomerId {
-    let id = CustomerId::new_random();
-    store
-        .create_service(&NewService {
-            id,
-            short_name: ShortName::parse(short).unwrap(),
-            full_name: short.into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: Some(tenant.tenant_id),
-            default_domain: None,
-            site_locations: Vec::new(),
-        })
-        .await
-        .unwrap();
-    let patch = ServicePatch {
-        app_client_id: Some(tenant.client_id.clone()),
-        app_client_secret_sealed: Some(key.seal(tenant.client_secret.as_bytes()).unwrap()),
-        app_client_secret_hint: Some("abc".into()),
-        ..ServicePatch::default()
-    };
-    store.update_service(id, &patch).await.unwrap();
-    id
 }
 
 /// Completed scheduled syncs of a customer, oldest first: (start, end).
@@ -96,7 +69,11 @@ async fn two_replicas_on_one_postgres() {
     let mut customers = Vec::new();
     for (i, short) in ["alpha", "bravo", "charlie"].iter().enumerate() {
         let tenant = fake.add_generated_tenant(100 + i as u64, 150);
-        customers.push(connected(&store, &key, short, &tenant).await);
+        customers.push(
+            testkit::connected::connect_service(&store, &key, short, &tenant, &tenant.client_secret)
+                .await
+                .unwrap(),
+        );
     }
     let pushed = CustomerId::new_random();
     store

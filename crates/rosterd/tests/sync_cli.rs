@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use domain::{CustomerId, LicenseType, NewService, ServicePatch, ShortName};
+use domain::CustomerId;
 use store::Store;
 use testkit::fake_graph::{FakeGraph, FakeTenant, PageSizes};
 
@@ -28,44 +28,24 @@ fn database(dir: &Path) -> String {
     format!("sqlite://{}/rosterd.db", dir.display())
 }
 
-/// A connected Hosted Pro customer, written straight into the database with the secret sealed
-/// by the directory's key file (as `PATCH` would).
-async fn connect(dir: &Path, short: &str, tenant: &FakeTenant, secret: &str) -> CustomerId {
-    let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
-    let key = auth::SecretKey::load_or_create(&dir.join("rosterd.key")).unwrap();
-    let id = CustomerId::new_random();
-    store
-        .create_service(&NewService {
-            id,
-            short_name: ShortName::parse(short).unwrap(),
-            full_name: short.to_string(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: Some(tenant.tenant_id),
-            default_domain: None,
-            site_locations: Vec::new(),
-        })
-        .await
-        .unwrap();
-    let patch = ServicePatch {
-        app_client_id: Some(tenant.client_id.clone()),
-        app_client_secret_sealed: Some(key.seal(secret.as_bytes()).unwrap()),
-        app_client_secret_hint: Some(secret.chars().take(3).collect()),
-        ..ServicePatch::default()
-    };
-    store.update_service(id, &patch).await.unwrap();
-    store.close().await;
-    id
-}
-
 /// Every served body of the customer.
 async fn served(dir: &Path, customer: CustomerId) -> Vec<String> {
     let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
     let slice = store.read_page(customer, 1, 10_000).await.unwrap().unwrap();
     store.close().await;
     slice.bodies
+}
+
+/// A connected customer, written straight into the database with the secret sealed by the
+/// directory's key file (as `PATCH` would).
+async fn connect(dir: &Path, short: &str, tenant: &FakeTenant, secret: &str) -> CustomerId {
+    let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
+    let key = auth::SecretKey::load_or_create(&dir.join("rosterd.key")).unwrap();
+    let id = testkit::connected::connect_service(&store, &key, short, tenant, secret)
+        .await
+        .unwrap();
+    store.close().await;
+    id
 }
 
 fn expected(fake: &FakeGraph, tenant: &FakeTenant) -> Vec<String> {

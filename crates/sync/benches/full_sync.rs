@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::{CustomerId, LicenseType, NewService, ServicePatch, ShortName};
 use graph::{GraphClient, GraphConfig};
 use store::Store;
 use sync::{Engine, SyncConfig, SyncReport, SystemClock};
@@ -43,32 +42,6 @@ async fn open_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>, &'static st
             "sqlite",
         )
     }
-}
-
-async fn connect(store: &dyn Store, secrets: &auth::SecretKey, tenant: &FakeTenant) -> CustomerId {
-    let id = CustomerId::new_random();
-    store
-        .create_service(&NewService {
-            id,
-            short_name: ShortName::parse("bench").unwrap(),
-            full_name: "Bench".into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: Some(tenant.tenant_id),
-            default_domain: None,
-            site_locations: Vec::new(),
-        })
-        .await
-        .unwrap();
-    let patch = ServicePatch {
-        app_client_id: Some(tenant.client_id.clone()),
-        app_client_secret_sealed: Some(secrets.seal(tenant.client_secret.as_bytes()).unwrap()),
-        ..ServicePatch::default()
-    };
-    store.update_service(id, &patch).await.unwrap();
-    id
 }
 
 /// Downloads the whole `/users/delta` round without parsing it; returns (time, pages, bytes).
@@ -177,7 +150,10 @@ async fn bench() {
         generated.elapsed().as_secs_f64()
     );
     let secrets = Arc::new(auth::SecretKey::generate());
-    let customer = connect(store.as_ref(), &secrets, &tenant).await;
+    let customer =
+        testkit::connected::connect_service(store.as_ref(), &secrets, "bench", &tenant, &tenant.client_secret)
+            .await
+            .unwrap();
     let graph = GraphClient::new(GraphConfig {
         configurations_page_size: Some(CONFIGURATIONS_PAGE),
         ..GraphConfig::for_base_url(fake.url())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::{CustomerId, EndUser, LicenseType, NewService, ServicePatch, ShortName};
+use domain::{CustomerId, EndUser};
 use graph::{GraphClient, GraphConfig, RecordingSleeper};
 use store::{Store, TaskRecord};
 use sync::{Clock, Engine, ManualClock, SyncConfig, SystemClock};
@@ -94,32 +94,15 @@ impl Harness {
     }
 
     pub async fn connect_with_secret(&self, short: &str, tenant: &FakeTenant, secret: &str) -> CustomerId {
-        let id = CustomerId::new_random();
-        let new = NewService {
-            id,
-            short_name: ShortName::parse(short).unwrap(),
-            full_name: format!("{short} Inc"),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: Some(tenant.tenant_id),
-            default_domain: None,
-            site_locations: Vec::new(),
-        };
-        self.store.create_service(&new).await.unwrap();
-        self.set_secret(id, &tenant.client_id, secret).await;
-        id
+        testkit::connected::connect_service(self.store.as_ref(), &self.secrets, short, tenant, secret)
+            .await
+            .unwrap()
     }
 
     pub async fn set_secret(&self, id: CustomerId, client_id: &str, secret: &str) {
-        let patch = ServicePatch {
-            app_client_id: Some(client_id.to_string()),
-            app_client_secret_sealed: Some(self.secrets.seal(secret.as_bytes()).unwrap()),
-            app_client_secret_hint: Some(secret.chars().take(3).collect()),
-            ..ServicePatch::default()
-        };
-        self.store.update_service(id, &patch).await.unwrap();
+        testkit::connected::set_secret(self.store.as_ref(), &self.secrets, id, client_id, secret)
+            .await
+            .unwrap();
     }
 
     /// Every body served for `customer`, read page by page like a client would.

@@ -1,0 +1,63 @@
+//! Services connected to fake tenants, written straight into a store with the secret sealed,
+//! as `PATCH /api/v3/customer/{guid}` would leave them.
+
+use domain::{CustomerId, LicenseType, NewService, ServiceError, ServicePatch, ShortName};
+use store::{Store, StoreError};
+
+use crate::fake_graph::FakeTenant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    ShortName(#[from] ServiceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] auth::AuthError),
+}
+
+/// A Hosted Pro service connected to `tenant` with its app registration and `secret` (pass the
+/// tenant's own secret, or a wrong one to test refusals).
+pub async fn connect_service(
+    store: &dyn Store,
+    key: &auth::SecretKey,
+    short: &str,
+    tenant: &FakeTenant,
+    secret: &str,
+) -> Result<CustomerId, ConnectError> {
+    let id = CustomerId::new_random();
+    store
+        .create_service(&NewService {
+            id,
+            short_name: ShortName::parse(short)?,
+            full_name: format!("{short} Inc"),
+            license_type: LicenseType::HostedPro,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: Some(tenant.tenant_id),
+            default_domain: None,
+            site_locations: Vec::new(),
+        })
+        .await?;
+    set_secret(store, key, id, &tenant.client_id, secret).await?;
+    Ok(id)
+}
+
+/// Replaces a service's app registration and sealed secret.
+pub async fn set_secret(
+    store: &dyn Store,
+    key: &auth::SecretKey,
+    id: CustomerId,
+    client_id: &str,
+    secret: &str,
+) -> Result<(), ConnectError> {
+    let patch = ServicePatch {
+        app_client_id: Some(client_id.to_string()),
+        app_client_secret_sealed: Some(key.seal(secret.as_bytes())?),
+        app_client_secret_hint: Some(domain::service::secret_hint(secret)),
+        ..ServicePatch::default()
+    };
+    store.update_service(id, &patch).await?;
+    Ok(())
+}
