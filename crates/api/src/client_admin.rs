@@ -82,6 +82,36 @@ pub async fn create_client(
     })
 }
 
+/// The stored "hash" of a client that authenticates with an external issuer's tokens: it matches
+/// no secret, so the built-in token endpoint never issues tokens for it.
+pub const EXTERNAL_CLIENT: &str = "external$";
+
+/// Registers the app of an external issuer (the `azp`/`appid` of its tokens) as a client, so its
+/// tokens are accepted with this role and scope.
+pub async fn register_external_client(
+    store: &dyn Store,
+    app_id: ClientId,
+    name: &str,
+    role: Role,
+    scope: Scope,
+) -> Result<ClientView, ClientAdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ClientAdminError::BadName);
+    }
+    let record = ApiClientRecord {
+        id: app_id,
+        name: name.to_string(),
+        role,
+        scope,
+        secret_hash: EXTERNAL_CLIENT.to_string(),
+        created_at: Utc::now(),
+        revoked_at: None,
+    };
+    store.create_client(&record).await?;
+    Ok(ClientView::of(&record))
+}
+
 /// Builds a scope from the CLI/HTTP options: customers win over a channel; neither is provider-wide.
 pub fn scope_from(customers: Vec<domain::CustomerId>, channel: Option<i64>) -> Scope {
     if !customers.is_empty() {

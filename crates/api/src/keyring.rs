@@ -11,6 +11,7 @@ use domain::ClientId;
 use store::{Store, StoreError};
 
 use crate::error::ApiError;
+use crate::external_issuer::ExternalVerifier;
 
 /// How often an unknown `kid` may trigger a reload from the store.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -38,6 +39,7 @@ pub struct KeyRing {
     settings: TokenSettings,
     issuer: RwLock<Arc<TokenIssuer>>,
     last_reload: Mutex<Instant>,
+    external: Option<ExternalVerifier>,
 }
 
 impl KeyRing {
@@ -58,7 +60,14 @@ impl KeyRing {
             settings,
             issuer: RwLock::new(Arc::new(issuer)),
             last_reload: Mutex::new(Instant::now()),
+            external: None,
         })
+    }
+
+    /// Also accept tokens of an external issuer (Entra ID).
+    pub fn with_external(mut self, external: ExternalVerifier) -> Self {
+        self.external = Some(external);
+        self
     }
 
     fn current(&self) -> Arc<TokenIssuer> {
@@ -78,6 +87,11 @@ impl KeyRing {
 
     /// Verifies a bearer token and returns its client. Authorization is the caller's job.
     pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, ApiError> {
+        if let Some(external) = &self.external {
+            if auth::unverified_issuer(token).as_deref() == Some(external.issuer()) {
+                return external.verify(token, now).await;
+            }
+        }
         match self.current().verify(token, now) {
             Ok(verified) => Ok(verified.client_id),
             Err(TokenError::UnknownKey) if self.reload_allowed() => {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod caller;
 pub mod client_admin;
 pub mod error;
+pub mod external_issuer;
 pub mod import;
 pub mod json_body;
 pub mod keyring;

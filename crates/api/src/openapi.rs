@@ -127,6 +127,8 @@ pub struct CreateClientDoc {
     customers: Option<Vec<String>>,
     /// Limit the client to one channel.
     channelId: Option<i64>,
+    /// Register this external issuer's app id (token `azp`/`appid`) instead of making a secret.
+    externalAppId: Option<String>,
 }
 
 /// Entra-shaped token request (form-urlencoded).

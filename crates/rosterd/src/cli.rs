@@ -48,6 +48,17 @@ pub struct ServeArgs {
     /// Largest accepted user import body, in bytes.
     #[arg(long = "max-import-bytes", env = "ROSTERD_MAX_IMPORT_BYTES", default_value_t = 1 << 30)]
     pub max_import_bytes: u64,
+    /// Also accept tokens of this external issuer (Entra ID), e.g.
+    /// https://login.microsoftonline.com/{provider-tenant}/v2.0 — the exact `iss` of its tokens.
+    #[arg(long = "external-issuer", env = "ROSTERD_EXTERNAL_ISSUER")]
+    pub external_issuer: Option<String>,
+    /// The `aud` the external issuer's tokens must carry (the provider app's ID URI or client id).
+    #[arg(long = "external-audience", env = "ROSTERD_EXTERNAL_AUDIENCE")]
+    pub external_audience: Option<String>,
+    /// Where the external issuer publishes its keys, e.g.
+    /// https://login.microsoftonline.com/{provider-tenant}/discovery/v2.0/keys
+    #[arg(long = "external-jwks-url", env = "ROSTERD_EXTERNAL_JWKS_URL")]
+    pub external_jwks_url: Option<String>,
     /// Memory for rendered pages, in MiB (0 disables the cache).
     #[arg(long = "page-cache-mb", env = "ROSTERD_PAGE_CACHE_MB", default_value_t = 256)]
     pub page_cache_mb: usize,
@@ -210,6 +221,10 @@ pub enum ClientAction {
         /// Limit the client to one channel.
         #[arg(long)]
         channel: Option<i64>,
+        /// Register the app id (`azp`/`appid`) of an external issuer's tokens (Entra) instead of
+        /// creating a secret: its tokens are then accepted with this role and scope.
+        #[arg(long = "external-app-id")]
+        external_app_id: Option<String>,
     },
     /// List clients (never their secrets).
     List,

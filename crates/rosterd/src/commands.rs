@@ -19,6 +19,7 @@ pub async fn client(installation: &Installation, action: ClientAction) -> anyhow
             role,
             customers,
             channel,
+            external_app_id,
         } => {
             let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
             let customers = customers
@@ -26,6 +27,12 @@ pub async fn client(installation: &Installation, action: ClientAction) -> anyhow
                 .map(|c| c.parse::<CustomerId>().map_err(|e| anyhow::anyhow!("--customer: {e}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let scope = api::client_admin::scope_from(customers, channel);
+            if let Some(app_id) = external_app_id {
+                let app_id: ClientId = app_id.parse().map_err(|e| anyhow::anyhow!("--external-app-id: {e}"))?;
+                let view = api::client_admin::register_external_client(store, app_id, &name, role, scope).await?;
+                println!("{}", serde_json::to_string_pretty(&view)?);
+                return Ok(());
+            }
             let created = api::client_admin::create_client(store, &name, role, scope).await?;
             println!("{}", serde_json::to_string_pretty(&created)?);
         }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use api::external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
 use api::keyring::TokenSettings;
 use api::{ApiConfig, AppState, KeyRing};
 use store::Store;
@@ -40,9 +41,29 @@ impl Installation {
             audience: AUDIENCE.to_string(),
             lifetime_secs: serve.token_lifetime_secs,
         };
-        let keys = KeyRing::load_or_init(Arc::clone(&self.store), Arc::clone(&self.secret_key), settings)
+        let mut keys = KeyRing::load_or_init(Arc::clone(&self.store), Arc::clone(&self.secret_key), settings)
             .await
             .context("loading token signing keys")?;
+        match (
+            &serve.external_issuer,
+            &serve.external_audience,
+            &serve.external_jwks_url,
+        ) {
+            (None, None, None) => {}
+            (Some(issuer), Some(audience), Some(jwks_url)) => {
+                let config = ExternalIssuerConfig {
+                    issuer: issuer.clone(),
+                    audience: audience.clone(),
+                    jwks_url: jwks_url.clone(),
+                    min_refetch_interval: DEFAULT_REFETCH_INTERVAL,
+                };
+                let verifier = ExternalVerifier::new(config)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("configuring the external issuer: {e}"))?;
+                keys = keys.with_external(verifier);
+            }
+            _ => anyhow::bail!("--external-issuer, --external-audience and --external-jwks-url go together"),
+        }
         Ok(Arc::new(keys))
     }
 }

@@ -33,7 +33,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 #[utoipa::path(
     post, path = "/api/rosterd/clients", tag = "Clients",
     summary = "Create an API client",
-    description = "Body: `{\"name\": \"...\", \"role\": \"Admin|Operator|Monitor\", \"customers\": [\"<guid>\", ...], \"channelId\": 7}`. The secret is in this answer only.",
+    description = "Body: `{\"name\": \"...\", \"role\": \"Admin|Operator|Monitor\", \"customers\": [\"<guid>\", ...], \"channelId\": 7}`. The secret is in this answer only. With `externalAppId`, registers the app id of an external issuer's tokens (Entra) instead: no secret is made.",
     request_body(content = crate::openapi::CreateClientDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; the secret is shown once", body = CreatedClient),
@@ -64,6 +64,30 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         })
         .collect::<Result<Vec<_>, _>>()?;
     let scope = client_admin::scope_from(customers, body.integer("channelId")?);
+    if let Some(app_id) = body.string("externalAppId")? {
+        let app_id: ClientId = app_id
+            .parse()
+            .map_err(|_| ApiError::invalid_field("externalAppId", "externalAppId must be the app's GUID"))?;
+        let view = client_admin::register_external_client(state.store.as_ref(), app_id, &name, role, scope)
+            .await
+            .map_err(|e| match e {
+                ClientAdminError::BadName => ApiError::invalid_field("name", e.to_string()),
+                ClientAdminError::Store(store::StoreError::Conflict(_)) => ApiError::Conflict {
+                    code: "client_exists",
+                    message: "a client with this id is already registered".into(),
+                },
+                ClientAdminError::Store(s) => s.into(),
+            })?;
+        crate::audit::record(
+            &state,
+            Some(caller.client),
+            "client.register_external",
+            None,
+            format!("client {}", view.client_id),
+        )
+        .await;
+        return Ok((StatusCode::CREATED, Json(view)).into_response());
+    }
     let created = client_admin::create_client(state.store.as_ref(), &name, role, scope)
         .await
         .map_err(|e| match e {
