@@ -137,13 +137,13 @@ pub async fn replace_from_body(
         })?),
     };
     let exceeded = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let stream = {
         let exceeded = Arc::clone(&exceeded);
+        let mut seen: u64 = 0;
         body.into_data_stream().map_err(std::io::Error::other).map(move |item| {
             let chunk = item?;
-            let total = seen.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
-            if total > limit {
+            seen += chunk.len() as u64;
+            if seen > limit {
                 exceeded.store(true, Ordering::Relaxed);
                 return Err(std::io::Error::other("body over the limit"));
             }
