@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use domain::{CustomerId, LicenseType, NewService, Role, Scope, ShortName};
-use store::{GenerationWriter, Store};
+use store::GenerationWriter;
 
 const SIZES: [i64; 3] = [10, 100, 10_000];
 
@@ -67,33 +67,14 @@ async fn compare(http: &reqwest::Client, token: &str, a: &str, b: &str, n: usize
     (median(xs), median(ys), bytes)
 }
 
-async fn open_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>, &'static str) {
-    if std::env::var("ROSTERD_BENCH_BACKEND").as_deref() == Ok("postgres") {
-        let url = store_conformance::fresh_postgres_url()
-            .await
-            .expect("ROSTERD_TEST_POSTGRES_URL must be set");
-        (
-            Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()),
-            None,
-            "postgres",
-        )
-    } else {
-        let (dir, url) = store_conformance::fresh_sqlite_url().await;
-        (
-            Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
-            Some(dir),
-            "sqlite",
-        )
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let users: u64 = std::env::var("ROSTERD_BENCH_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let (store, _dir, backend) = open_store().await;
+    let fresh = testkit::stores::fresh_bench_store().await.unwrap();
+    let (store, backend) = (Arc::clone(&fresh.store), fresh.backend);
     let customer = CustomerId::new_random();
     store
         .create_service(&NewService {

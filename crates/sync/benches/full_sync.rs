@@ -17,32 +17,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use graph::{GraphClient, GraphConfig};
-use store::Store;
 use sync::{Engine, SyncConfig, SyncReport, SystemClock};
 use testkit::fake_graph::{FakeGraph, FakeTenant, PageSizes};
 
 const DELTA_PAGE: usize = 500;
 const CONFIGURATIONS_PAGE: u32 = 500;
-
-async fn open_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>, &'static str) {
-    if std::env::var("ROSTERD_BENCH_BACKEND").as_deref() == Ok("postgres") {
-        let url = store_conformance::fresh_postgres_url()
-            .await
-            .expect("ROSTERD_TEST_POSTGRES_URL must be set for the PostgreSQL run");
-        (
-            Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()),
-            None,
-            "postgres",
-        )
-    } else {
-        let (dir, url) = store_conformance::fresh_sqlite_url().await;
-        (
-            Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
-            Some(dir),
-            "sqlite",
-        )
-    }
-}
 
 /// Downloads the whole `/users/delta` round without parsing it; returns (time, pages, bytes).
 async fn bare_download(fake: &FakeGraph, tenant: &FakeTenant) -> (Duration, usize, usize) {
@@ -137,7 +116,8 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (store, _dir, backend) = open_store().await;
+    let fresh = testkit::stores::fresh_bench_store().await.unwrap();
+    let (store, backend) = (Arc::clone(&fresh.store), fresh.backend);
     let fake = FakeGraph::start().await.unwrap();
     fake.set_page_sizes(PageSizes {
         delta: DELTA_PAGE,

@@ -4,3 +4,4 @@
 
 pub mod connected;
 pub mod fake_graph;
+pub mod stores;
