@@ -45,6 +45,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("the request did not complete within {} s; nothing it started was committed", limit.as_secs())]
+    RequestTimeout { limit: std::time::Duration },
+    #[error("no byte of the request body arrived for {} s", limit.as_secs())]
+    BodyStalled { limit: std::time::Duration },
     /// Internal failure: the text is logged with the request id, never sent.
     #[error("internal error")]
     Internal(String),
@@ -118,6 +122,12 @@ impl ApiError {
                 "Unsupported Media Type",
             ),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable"),
+            Self::RequestTimeout { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "Service Unavailable",
+            ),
+            Self::BodyStalled { .. } => (StatusCode::REQUEST_TIMEOUT, "body_stalled", "Request Timeout"),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use domain::import::{parse_users, ImportError, ImportFormat};
 use domain::CustomerId;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::Serialize;
 use store::{GenerationWriter, ReplaceOutcome, Store, StoreError, WriteError};
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -119,6 +119,13 @@ pub fn ingest_blocking(format: Option<ImportFormat>, reader: impl Read) -> Resul
     Ok(writer)
 }
 
+/// Why a body stream ended early, if it did.
+#[derive(Default)]
+struct BodyFault {
+    exceeded: AtomicBool,
+    stalled: AtomicBool,
+}
+
 /// Streams an HTTP body into a new generation of `customer`'s users.
 pub async fn replace_from_body(
     state: &AppState,
@@ -136,26 +143,38 @@ pub async fn replace_from_body(
             ))
         })?),
     };
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let stream = {
-        let exceeded = Arc::clone(&exceeded);
-        let mut seen: u64 = 0;
-        body.into_data_stream().map_err(std::io::Error::other).map(move |item| {
-            let chunk = item?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                exceeded.store(true, Ordering::Relaxed);
-                return Err(std::io::Error::other("body over the limit"));
-            }
-            Ok(chunk)
-        })
-    };
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let fault = Arc::new(BodyFault::default());
+    let stall = state.config.upload_stall_timeout;
+    let stream = futures::stream::unfold(
+        (body.into_data_stream(), 0u64, Arc::clone(&fault)),
+        move |(mut data, seen, fault)| async move {
+            let (item, seen) = match tokio::time::timeout(stall, data.next()).await {
+                Ok(None) => return None,
+                Ok(Some(Ok(chunk))) => {
+                    let seen = seen + chunk.len() as u64;
+                    if seen > limit {
+                        fault.exceeded.store(true, Ordering::Relaxed);
+                        (Err(std::io::Error::other("body over the limit")), seen)
+                    } else {
+                        (Ok(chunk), seen)
+                    }
+                }
+                Ok(Some(Err(error))) => (Err(std::io::Error::other(error)), seen),
+                Err(_) => {
+                    fault.stalled.store(true, Ordering::Relaxed);
+                    (Err(std::io::Error::other("upload stalled")), seen)
+                }
+            };
+            Some((item, (data, seen, fault)))
+        },
+    );
+    let reader = SyncIoBridge::new(StreamReader::new(Box::pin(stream)));
     let parsed = tokio::task::spawn_blocking(move || ingest_blocking(format, reader))
         .await
         .map_err(ApiError::internal)?;
     let writer = match parsed {
-        Err(_) if exceeded.load(Ordering::Relaxed) => return Err(ApiError::PayloadTooLarge { limit }),
+        Err(_) if fault.exceeded.load(Ordering::Relaxed) => return Err(ApiError::PayloadTooLarge { limit }),
+        Err(_) if fault.stalled.load(Ordering::Relaxed) => return Err(ApiError::BodyStalled { limit: stall }),
         other => other?,
     };
     commit(state.store.as_ref(), customer, writer, allow_empty)

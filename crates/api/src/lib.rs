@@ -14,12 +14,13 @@ pub mod openapi;
 pub mod page_cache;
 pub mod query;
 pub mod request_id;
+pub mod request_timeout;
 pub mod routes;
 pub mod state;
 pub mod sync_port;
 pub mod wire;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -30,18 +31,27 @@ pub use sync_port::{ConnectionCheck, LaunchError, SyncPort};
 
 use routes::{clients, directory, end_users, health, sync, tasks, token};
 
-/// The `/api` routes, mounted at `/api` and again at `/tenantui/api`.
-fn api_routes() -> Router<AppState> {
+/// The `/api` routes, mounted at `/api` and again at `/tenantui/api`. Every route answers
+/// within the request timeout except the streamed upload, which is added after the timeout
+/// layer (axum merges it into the same path's method router, unwrapped) and is bounded by its
+/// stall timeout instead.
+fn api_routes(state: &AppState) -> Router<AppState> {
+    bounded_api_routes()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            request_timeout::enforce,
+        ))
+        .route("/v3/customer/{customerGuid}/user", put(end_users::replace_users))
+}
+
+fn bounded_api_routes() -> Router<AppState> {
     Router::new()
         .route("/v3/customer", get(directory::list_v3))
         .route(
             "/v3/customer/{customerGuid}",
             get(directory::get_v3).patch(directory::patch),
         )
-        .route(
-            "/v3/customer/{customerGuid}/user",
-            get(end_users::list_users).put(end_users::replace_users),
-        )
+        .route("/v3/customer/{customerGuid}/user", get(end_users::list_users))
         .route("/v3/customer/{customerGuid}/user/sync", post(sync::start_sync))
         .route("/v2/customer", get(directory::list_v2).post(directory::create))
         .route("/v2/customer/{customerGuid}", get(directory::get_v2))
@@ -61,8 +71,6 @@ async fn method_not_allowed() -> ApiError {
 /// The whole HTTP surface of rosterd.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api", api_routes())
-        .nest("/tenantui/api", api_routes())
         .route("/oauth2/v2.0/token", post(token::token))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_for_tenant))
         .route("/.well-known/openid-configuration", get(token::openid_configuration))
@@ -71,6 +79,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
         .route("/metrics", get(health::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            request_timeout::enforce,
+        ))
+        .nest("/api", api_routes(&state))
+        .nest("/tenantui/api", api_routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))

@@ -1,6 +1,7 @@
 //! The shared state every handler receives, and the API's own configuration.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use store::Store;
 
@@ -16,6 +17,10 @@ pub struct ApiConfig {
     pub max_import_bytes: u64,
     /// Memory for rendered pages, in bytes (0: no cache).
     pub page_cache_bytes: usize,
+    /// Time every route but the streamed upload has to produce its answer.
+    pub request_timeout: Duration,
+    /// Time a streamed upload may go without receiving a byte.
+    pub upload_stall_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -23,6 +28,8 @@ impl Default for ApiConfig {
         Self {
             max_import_bytes: 1 << 30,
             page_cache_bytes: 256 << 20,
+            request_timeout: Duration::from_secs(30),
+            upload_stall_timeout: Duration::from_secs(60),
         }
     }
 }

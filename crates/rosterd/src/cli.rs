@@ -65,6 +65,46 @@ pub struct ServeArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub limits: ConnectionLimitArgs,
+}
+
+/// HTTPS served by rosterd itself.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain (leaf first) to serve HTTPS with; re-read when the file changes.
+    #[arg(long = "tls-cert", env = "ROSTERD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long = "tls-key", env = "ROSTERD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// How much of the server one client may hold, and for how long.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionLimitArgs {
+    /// Open connections at most (lowered at start to fit the open-files limit); one more is
+    /// answered 503 and closed.
+    #[arg(long = "max-connections", env = "ROSTERD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's header (and finish the TLS handshake).
+    #[arg(
+        long = "header-read-timeout",
+        env = "ROSTERD_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long = "idle-timeout", env = "ROSTERD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds any request but a streamed upload has to produce its answer.
+    #[arg(long = "request-timeout", env = "ROSTERD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Seconds a streamed upload or download may go without a byte moving.
+    #[arg(long = "stall-timeout", env = "ROSTERD_STALL_TIMEOUT_SECS", default_value_t = 60)]
+    pub stall_timeout_secs: u64,
 }
 
 /// Where Microsoft Graph and Entra live, and how patient to be with them.

@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = serve::Shutdown::install()?;
             let installation = Installation::open(&store).await?;
             let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
+            let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
             let keys = installation.key_ring(&base, &serve).await?;
@@ -49,7 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.spawn_scheduler();
             }
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, state, Some(engine), shutdown).await
+            serve::run(listener, front_door, state, Some(engine), shutdown).await
         }
         Command::Demo {
             database,
@@ -63,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 secret_key_file,
             })
             .await?;
+            let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
             let keys = installation.key_ring(&base, &serve).await?;
@@ -102,7 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // connection checks work for customers connected to a real tenant.
             let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, state, Some(engine), shutdown).await
+            serve::run(listener, front_door, state, Some(engine), shutdown).await
         }
         Command::Client { store, action } => {
             let installation = Installation::open(&store).await?;

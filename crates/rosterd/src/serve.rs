@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use api::external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
@@ -13,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::backend::open_store;
-use crate::cli::{ServeArgs, StoreArgs};
+use crate::cli::{ConnectionLimitArgs, ServeArgs, StoreArgs, TlsArgs};
 
 /// The audience of tokens this server issues, like an Entra app id URI.
 pub const AUDIENCE: &str = "api://rosterd";
@@ -70,12 +71,49 @@ impl Installation {
 
 /// The configured public URL, else the address actually bound (so port 0 works).
 pub fn public_url(serve: &ServeArgs, bound: SocketAddr) -> String {
+    let scheme = if serve.tls.tls_cert.is_some() { "https" } else { "http" };
     serve
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{bound}"))
+        .unwrap_or_else(|| format!("{scheme}://{bound}"))
         .trim_end_matches('/')
         .to_string()
+}
+
+/// How connections are served: limits fitted to the open-files limit, and TLS when configured
+/// (its files are read now, so a bad certificate stops the start, not the first client).
+pub fn front_door(serve: &ServeArgs) -> anyhow::Result<http_server::ServeOptions> {
+    Ok(http_server::ServeOptions {
+        limits: server_limits(&serve.limits),
+        tls: tls_settings(&serve.tls)?,
+        stats: http_server::ConnectionStats::new(),
+    })
+}
+
+fn server_limits(args: &ConnectionLimitArgs) -> http_server::ServerLimits {
+    http_server::ServerLimits {
+        max_connections: http_server::fit_connection_limit(args.max_connections.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+        stall_timeout: Duration::from_secs(args.stall_timeout_secs.max(1)),
+        ..http_server::ServerLimits::default()
+    }
+}
+
+fn tls_settings(args: &TlsArgs) -> anyhow::Result<Option<http_server::TlsSettings>> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = http_server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            Ok(Some(
+                http_server::TlsSettings::load(files).context("loading --tls-cert and --tls-key")?,
+            ))
+        }
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    }
 }
 
 pub fn app_state(
@@ -87,6 +125,8 @@ pub fn app_state(
     let config = ApiConfig {
         max_import_bytes: serve.max_import_bytes,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
+        request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),
+        upload_stall_timeout: Duration::from_secs(serve.limits.stall_timeout_secs.max(1)),
     };
     AppState::new(Arc::clone(&installation.store), keys, config, sync)
 }
@@ -102,19 +142,16 @@ pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
 /// syncs at a safe point (nothing half-committed; their leases are released).
 pub async fn run(
     listener: TcpListener,
+    front_door: http_server::ServeOptions,
     state: AppState,
     engine: Option<sync::Engine>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let app = api::router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.wait())
-        .await
-        .context("serving HTTP");
+    http_server::serve(listener, app, front_door, shutdown.wait()).await;
     if let Some(engine) = engine {
         engine.shutdown().await;
     }
-    served?;
     tracing::info!("stopped");
     Ok(())
 }
