@@ -127,8 +127,9 @@ impl KeyRing {
         self.current().jwks()
     }
 
-    pub fn openid_configuration(&self) -> serde_json::Value {
-        self.current().openid_configuration(&self.settings.issuer)
+    /// The discovery document: the root one (`tenant` None) or a tenant's, as Entra serves.
+    pub fn openid_configuration(&self, tenant: Option<&str>) -> serde_json::Value {
+        self.current().openid_configuration(&self.settings.issuer, tenant)
     }
 
     /// Seals a secret (a customer's app registration secret) for storage.

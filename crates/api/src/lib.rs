@@ -29,7 +29,7 @@ pub use keyring::KeyRing;
 pub use state::{ApiConfig, AppState};
 pub use sync_port::{ConnectionCheck, LaunchError, SyncPort};
 
-use routes::{clients, directory, end_users, health, sync, tasks, token};
+use routes::{clients, directory, discovery, end_users, health, sync, tasks, token};
 
 /// The `/api` routes, mounted at `/api` and again at `/tenantui/api`. Every route answers
 /// within the request timeout except the streamed upload, which is added after the timeout
@@ -73,8 +73,28 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth2/v2.0/token", post(token::token))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_for_tenant))
-        .route("/.well-known/openid-configuration", get(token::openid_configuration))
-        .route("/discovery/v2.0/keys", get(token::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::tenant_openid_configuration),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::tenant_openid_configuration_unversioned),
+        )
+        .route("/discovery/v2.0/keys", get(discovery::jwks))
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::tenant_jwks))
+        .route(
+            "/oauth2/v2.0/authorize",
+            get(discovery::authorize_root).post(discovery::authorize_root),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(discovery::authorize).post(discovery::authorize),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))

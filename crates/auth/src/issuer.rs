@@ -20,6 +20,8 @@ pub const TOKEN_PATH: &str = "/oauth2/v2.0/token";
 /// Where the signing keys are published, as Entra's `jwks_uri`.
 pub const JWKS_PATH: &str = "/discovery/v2.0/keys";
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+/// The interactive authorization endpoint named by the discovery document (answers an error).
+pub const AUTHORIZE_PATH: &str = "/oauth2/v2.0/authorize";
 
 const DEFAULT_LIFETIME_SECS: u32 = 3600;
 
@@ -154,18 +156,33 @@ impl TokenIssuer {
         json!({ "keys": self.published.iter().map(VerificationKey::to_jwk).collect::<Vec<_>>() })
     }
 
-    /// The OpenID discovery document, its URLs built on `base_url` (the server's public URL).
-    pub fn openid_configuration(&self, base_url: &str) -> Value {
+    /// The OpenID discovery document, its URLs built on `base_url` (the server's public URL)
+    /// and, for a tenant document (`{tenant}/v2.0/.well-known/openid-configuration`, where
+    /// MSAL looks), qualified by the tenant segment as Entra's are. `issuer` is always this
+    /// issuer's `iss`, so a validator that checks tokens against the document accepts them.
+    pub fn openid_configuration(&self, base_url: &str, tenant: Option<&str>) -> Value {
         let base = base_url.trim_end_matches('/');
+        let prefix = match tenant {
+            Some(tenant) => format!("{base}/{tenant}"),
+            None => base.to_string(),
+        };
         json!({
             "issuer": self.issuer,
-            "token_endpoint": format!("{base}{TOKEN_PATH}"),
-            "jwks_uri": format!("{base}{JWKS_PATH}"),
+            "token_endpoint": format!("{prefix}{TOKEN_PATH}"),
+            "jwks_uri": format!("{prefix}{JWKS_PATH}"),
+            // Required by OpenID Connect Discovery (and MSAL); it answers an Entra-shaped
+            // error, since only the client credentials grant is offered.
+            "authorization_endpoint": format!("{prefix}{AUTHORIZE_PATH}"),
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "grant_types_supported": ["client_credentials"],
-            "response_types_supported": ["token"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "form_post"],
+            "scopes_supported": [".default"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [EDDSA],
+            "claims_supported": ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "azp", "appid", "idtyp", "ver"],
+            "request_uri_parameter_supported": false,
+            "tenant_region_scope": null,
         })
     }
 }
@@ -336,7 +353,7 @@ mod tests {
 
     #[test]
     fn openid_configuration_shape() {
-        let doc = issuer().openid_configuration("https://rosterd.example/tenantui/");
+        let doc = issuer().openid_configuration("https://rosterd.example/tenantui/", None);
         assert_eq!(doc["issuer"], ISSUER);
         assert_eq!(
             doc["token_endpoint"],
@@ -349,5 +366,27 @@ mod tests {
         );
         assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
         assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "https://rosterd.example/tenantui/oauth2/v2.0/authorize"
+        );
+    }
+
+    #[test]
+    fn tenant_documents_qualify_endpoints_and_keep_the_issuer() {
+        let doc = issuer().openid_configuration("https://rosterd.example/tenantui", Some("contoso.onmicrosoft.com"));
+        assert_eq!(doc["issuer"], ISSUER, "the tokens' iss, whatever the tenant");
+        assert_eq!(
+            doc["token_endpoint"],
+            "https://rosterd.example/tenantui/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "https://rosterd.example/tenantui/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+        );
+        assert_eq!(
+            doc["jwks_uri"],
+            "https://rosterd.example/tenantui/contoso.onmicrosoft.com/discovery/v2.0/keys"
+        );
     }
 }

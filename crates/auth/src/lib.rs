@@ -19,7 +19,7 @@ pub use client_secret::{generate_client_secret, hash_client_secret, verify_clien
 pub use credentials::{client_credentials, AuthMethod, ClientCredentials};
 pub use error::AuthError;
 pub use external::ExternalIssuer;
-pub use issuer::{IssuedToken, TokenIssuer, JWKS_PATH, OPENID_CONFIGURATION_PATH, TOKEN_PATH};
+pub use issuer::{IssuedToken, TokenIssuer, AUTHORIZE_PATH, JWKS_PATH, OPENID_CONFIGURATION_PATH, TOKEN_PATH};
 pub use jwt::{unverified_issuer, TokenError, VerifiedToken, CLOCK_SKEW_SECS};
 pub use oauth::{OAuthError, TokenResponse};
 pub use secret_key::SecretKey;

@@ -16,6 +16,8 @@
 //! | revoked (disabled) client                  | `unauthorized_client`    | 7000112  | 400    |
 //! | unacceptable `scope`                       | `invalid_scope`          | 1002012  | 400    |
 //! | store or other internal failure            | `server_error`           | 50000    | 500    |
+//! | discovery for a malformed tenant segment   | `invalid_tenant`         | 90002    | 400    |
+//! | the interactive authorization endpoint     | `unsupported_response_type` | 70005 | 400    |
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
@@ -133,6 +135,29 @@ impl OAuthError {
                  scope value with /.default suffixed to the resource identifier (application ID URI).",
                 echo(scope)
             ),
+        )
+    }
+
+    /// A tenant segment that cannot name a tenant (discovery documents).
+    pub fn invalid_tenant(tenant: &str) -> Self {
+        Self::new(
+            "invalid_tenant",
+            90002,
+            format!(
+                "Tenant '{}' not found. Use a tenant id (GUID), a domain name, 'common' or 'organizations'.",
+                echo(tenant)
+            ),
+        )
+    }
+
+    /// The authorization endpoint exists for discovery; no interactive flow is offered.
+    pub fn interactive_flow_unsupported() -> Self {
+        Self::new(
+            "unsupported_response_type",
+            70005,
+            "rosterd issues tokens with the client credentials grant only: POST the client id and secret to the \
+             token endpoint ({tenant}/oauth2/v2.0/token). Interactive sign-in is not available."
+                .to_string(),
         )
     }
 

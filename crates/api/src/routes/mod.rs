@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod directory;
+pub mod discovery;
 pub mod end_users;
 pub mod health;
 pub mod sync;

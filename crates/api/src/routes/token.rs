@@ -1,5 +1,5 @@
 //! The built-in token issuer, shaped like Microsoft Entra's v2 endpoint: client credentials in,
-//! a signed JWT out; plus the OpenID discovery document and the public keys.
+//! a signed JWT out. How clients discover it is in `discovery`.
 
 use auth::{OAuthError, TokenResponse};
 use axum::body::Bytes;
@@ -107,22 +107,4 @@ pub async fn token_for_tenant(
     body: Bytes,
 ) -> Response {
     token(State(state), headers, body).await
-}
-
-#[utoipa::path(
-    get, path = "/.well-known/openid-configuration", tag = "Tokens",
-    summary = "OpenID discovery document",
-    responses((status = 200, description = "issuer, token_endpoint, jwks_uri, ...", body = Object))
-)]
-pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    Json(state.keys.openid_configuration()).into_response()
-}
-
-#[utoipa::path(
-    get, path = "/discovery/v2.0/keys", tag = "Tokens",
-    summary = "Public signing keys (JWKS)",
-    responses((status = 200, description = "RFC 7517 key set", body = Object))
-)]
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    Json(state.keys.jwks()).into_response()
 }
