@@ -4,7 +4,9 @@
 //! every 100 ms. Prints latency figures and fails if any probe took longer than 1 s or failed.
 //!
 //! `cargo bench -p rosterd --bench soak` (30 s; `ROSTERD_SOAK_SECS`, `ROSTERD_SOAK_IDLE`,
-//! `ROSTERD_SOAK_UPLOADS` change the duration and the load). Not part of the test run.
+//! `ROSTERD_SOAK_UPLOADS` change the duration and the load; `ROSTERD_SOAK_BINARY` soaks
+//! another build, e.g. an older release, for a before/after comparison). Not part of the test
+//! run. The server inherits the shell's open-files limit, as it would from its service manager.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,7 +36,8 @@ struct Demo {
 
 fn start_demo() -> Demo {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rosterd"))
+    let binary = std::env::var("ROSTERD_SOAK_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rosterd").to_string());
+    let mut child = Command::new(binary)
         .current_dir(dir.path())
         .args(["demo", "--listen", "127.0.0.1:0"])
         .env("ROSTERD_LOG", "error")
@@ -183,8 +186,9 @@ async fn main() {
     let seconds = setting("ROSTERD_SOAK_SECS", 30);
     let idle = setting("ROSTERD_SOAK_IDLE", 1000);
     let uploads = setting("ROSTERD_SOAK_UPLOADS", 200);
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let mut demo = start_demo();
+    // Raised after the server started, so it keeps the limit it was given.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     println!(
         "soak: {idle} half-open connections, {uploads} slow uploads, {seconds} s, against {}",
         demo.addr
