@@ -29,7 +29,7 @@ struct EnginePort(Engine);
 impl SyncPort for EnginePort {
     async fn start(
         &self,
-        customer: CustomerId,
+        customer: domain::Authorized<CustomerId, domain::access::Write>,
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, LaunchError> {
