@@ -106,12 +106,7 @@ async fn main() {
     }
     let parsed = started.elapsed();
     let outcome = writer
-        .commit(
-            store.as_ref(),
-            &testkit::connected::TESTKIT.grant(customer),
-            None,
-            false,
-        )
+        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
         .await
         .unwrap();
     let loaded = started.elapsed();

@@ -191,7 +191,11 @@ async fn two_replicas_on_one_postgres() {
                 "synced again after {gap} ms: {runs:?}"
             );
         }
-        let page = store.read_page(&testkit_read(*customer), 1, 1).await.unwrap().unwrap();
+        let page = store
+            .read_page(&testkit::connected::read(*customer), 1, 1)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(page.total_records, 150);
     }
 
@@ -236,9 +240,4 @@ async fn two_replicas_on_one_postgres() {
     )
     .await;
     support::stop(b);
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }

@@ -32,7 +32,7 @@ fn database(dir: &Path) -> String {
 async fn served(dir: &Path, customer: CustomerId) -> Vec<String> {
     let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
     let slice = store
-        .read_page(&testkit_read(customer), 1, 10_000)
+        .read_page(&testkit::connected::read(customer), 1, 10_000)
         .await
         .unwrap()
         .unwrap();
@@ -148,7 +148,11 @@ async fn serve_syncs_connected_customers_by_itself() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let store = store_sqlite::SqliteStore::connect(&database(dir.path())).await.unwrap();
-        let service = store.get_service(&testkit_read(customer)).await.unwrap().unwrap();
+        let service = store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap();
         store.close().await;
         if service.generation > 0 && service.sync.last_success_at.is_some() {
             assert_eq!(service.user_count, 120);
@@ -183,9 +187,4 @@ async fn serve_syncs_connected_customers_by_itself() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }

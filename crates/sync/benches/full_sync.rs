@@ -159,7 +159,7 @@ async fn bench() {
 
     let started = Instant::now();
     let outcome = engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), true, None)
+        .run_now(testkit::connected::write(customer), true, None)
         .await
         .unwrap();
     let wall = started.elapsed();
@@ -184,7 +184,7 @@ async fn bench() {
     }
     let started = Instant::now();
     let outcome = engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     let wall = started.elapsed();

@@ -34,7 +34,7 @@ async fn synced(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId,
     let customer = h.connect(short, &tenant).await;
     let first = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
@@ -71,7 +71,7 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
     let waits_before = h.sleeper.waits().len();
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
@@ -103,7 +103,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
     let (tenant, customer, before) = synced(&h, "faulty", 22).await;
     let generation = h
         .store
-        .get_service(&testkit_read(customer))
+        .get_service(&testkit::connected::read(customer))
         .await
         .unwrap()
         .unwrap()
@@ -147,7 +147,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
         h.fake.inject(endpoint, fault.clone(), times);
         let outcome = h
             .engine
-            .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+            .run_now(testkit::connected::write(customer), false, None)
             .await
             .unwrap();
         assert_eq!(outcome.status, TaskStatus::Failed, "{fault:?}");
@@ -158,7 +158,12 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
             before,
             "{fault:?}: the previous users stay served"
         );
-        let service = h.store.get_service(&testkit_read(customer)).await.unwrap().unwrap();
+        let service = h
+            .store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(service.generation, generation);
         let task = h.task(&outcome.task_id).await;
         assert_eq!(task.status, TaskStatus::Failed);
@@ -186,7 +191,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
     h.fake.clear_faults();
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
@@ -202,7 +207,7 @@ async fn refused_token_fails_with_entras_message(backend: Backend) {
     h.set_secret(customer, &tenant.client_id, "wrong~secret").await;
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::Failed);
@@ -277,7 +282,7 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
         .inject(Endpoint::UsersDelta, Fault::Delay(Duration::from_millis(400)), 50);
     let task = h
         .engine
-        .start(testkit::connected::TESTKIT.grant(customer), true, None)
+        .start(testkit::connected::write(customer), true, None)
         .await
         .unwrap();
     // Let it read configurations and get stuck in the slow users/delta listing.
@@ -304,7 +309,7 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
     assert!(h
         .store
         .lease_sync(
-            &testkit::connected::TESTKIT.grant(customer),
+            &testkit::connected::write(customer),
             now,
             "other-replica",
             now + chrono::Duration::minutes(1)
@@ -312,9 +317,7 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
         .await
         .unwrap());
     assert!(matches!(
-        h.engine
-            .start(testkit::connected::TESTKIT.grant(customer), false, None)
-            .await,
+        h.engine.start(testkit::connected::write(customer), false, None).await,
         Err(sync::StartError::ShuttingDown)
     ));
 }
@@ -329,15 +332,11 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
     );
     let first = h
         .engine
-        .start(testkit::connected::TESTKIT.grant(customer), false, None)
+        .start(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert!(first.starts_with("sync_"));
-    match h
-        .engine
-        .start(testkit::connected::TESTKIT.grant(customer), true, None)
-        .await
-    {
+    match h.engine.start(testkit::connected::write(customer), true, None).await {
         Err(sync::StartError::AlreadyRunning(task)) => assert_eq!(task, first),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }
@@ -353,24 +352,15 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
     assert!(h
         .store
         .lease_sync(
-            &testkit::connected::TESTKIT.grant(customer),
+            &testkit::connected::write(customer),
             now,
             "other-replica",
             now + chrono::Duration::minutes(10)
         )
         .await
         .unwrap());
-    match h
-        .engine
-        .start(testkit::connected::TESTKIT.grant(customer), false, None)
-        .await
-    {
+    match h.engine.start(testkit::connected::write(customer), false, None).await {
         Err(sync::StartError::AlreadyRunning(text)) => assert!(text.contains("another rosterd process"), "{text}"),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }

@@ -34,7 +34,7 @@ async fn full_sync_of_25000_users_matches_the_mapping(backend: Backend) {
 
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
@@ -90,7 +90,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
     let customer = h.connect("delta", &tenant).await;
     let first = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(first.status, TaskStatus::CompletedSuccess);
@@ -129,7 +129,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
     h.clock.advance(Duration::minutes(5));
     let second = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(second.status, TaskStatus::CompletedSuccess, "{:?}", second.error);
@@ -175,7 +175,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
         .unwrap();
     let third = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -189,14 +189,14 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
     // Nothing changed: nothing is written and the generation stays.
     let generation = h
         .store
-        .get_service(&testkit_read(customer))
+        .get_service(&testkit::connected::read(customer))
         .await
         .unwrap()
         .unwrap()
         .generation;
     let idle = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     let report = idle.report.unwrap();
@@ -211,7 +211,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
     let customer = h.connect("expired", &tenant).await;
     assert_eq!(
         h.engine
-            .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+            .run_now(testkit::connected::write(customer), false, None)
             .await
             .unwrap()
             .status,
@@ -227,7 +227,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
 
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
@@ -247,7 +247,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
     // The new round's link works: the next cycle is a delta round again.
     let next = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -260,7 +260,7 @@ async fn imported_users_are_replaced_by_a_full_round(backend: Backend) {
     let tenant = h.fake.add_generated_tenant(9, 120);
     let customer = h.connect("imported", &tenant).await;
     h.engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     // An import replaces the synced users with records that carry no Graph source.
@@ -276,19 +276,14 @@ async fn imported_users_are_replaced_by_a_full_round(backend: Backend) {
         writer.push(i as u64 + 1, user).unwrap();
     }
     writer
-        .commit(
-            h.store.as_ref(),
-            &testkit::connected::TESTKIT.grant(customer),
-            None,
-            false,
-        )
+        .commit(h.store.as_ref(), &testkit::connected::write(customer), None, false)
         .await
         .unwrap();
     assert_eq!(h.served(customer).await.len(), 50);
 
     let outcome = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap();
     let report = outcome.report.unwrap();
@@ -303,7 +298,7 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     let customer = h.connect("daily", &tenant).await;
     let first = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -312,7 +307,7 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     h.clock.advance(Duration::hours(3));
     let quick = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -320,7 +315,7 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     assert_eq!(quick.mode, SyncMode::Delta);
     let requested = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), true, None)
+        .run_now(testkit::connected::write(customer), true, None)
         .await
         .unwrap()
         .report
@@ -332,7 +327,7 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     h.clock.advance(Duration::hours(23));
     let quick = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -345,7 +340,7 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     h.clock.advance(Duration::hours(2));
     let daily = h
         .engine
-        .run_now(testkit::connected::TESTKIT.grant(customer), false, None)
+        .run_now(testkit::connected::write(customer), false, None)
         .await
         .unwrap()
         .report
@@ -358,9 +353,4 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     );
     assert!(!daily.committed, "nothing changed in the tenant");
     assert_eq!(daily.unchanged, 40);
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }

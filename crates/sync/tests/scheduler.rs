@@ -111,7 +111,7 @@ async fn customers_are_synced_and_a_failing_one_backs_off(backend: Backend) {
     );
     assert_eq!(
         h.store
-            .get_service(&testkit_read(failing))
+            .get_service(&testkit::connected::read(failing))
             .await
             .unwrap()
             .unwrap()
@@ -157,9 +157,4 @@ async fn concurrency_limit_holds(backend: Backend) {
     // Never two tasks of one customer in progress: at the end every task is finished.
     let tasks = h.store.list_tasks(&testkit::connected::TESTKIT).await.unwrap();
     assert!(tasks.iter().all(|t| t.status != TaskStatus::InProgress));
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }

@@ -1,13 +1,23 @@
 //! Services connected to fake tenants, written straight into a store with the secret sealed,
 //! as `PATCH /api/v3/customer/{guid}` would leave them.
 
-use domain::access::SystemScope;
+use domain::access::{Authorized, SystemScope, Write};
 use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, NewService, ServiceError, ServicePatch, ShortName};
 use store::{Store, StoreError};
 
 /// Test fixtures are written as rosterd itself.
 pub const TESTKIT: SystemScope = SystemScope::new("test kit");
+
+/// Read access to a customer, for a test's checks.
+pub fn read(customer: CustomerId) -> Authorized<CustomerId> {
+    TESTKIT.grant(customer).read()
+}
+
+/// Write access to a customer, for a test's fixtures.
+pub fn write(customer: CustomerId) -> Authorized<CustomerId, Write> {
+    TESTKIT.grant(customer)
+}
 
 use crate::fake_graph::FakeTenant;
 
@@ -65,6 +75,6 @@ pub async fn set_secret(
         },
         ..ServicePatch::default()
     };
-    store.update_service(&TESTKIT.grant(id), &patch).await?;
+    store.update_service(&write(id), &patch).await?;
     Ok(())
 }

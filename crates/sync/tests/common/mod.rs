@@ -121,7 +121,7 @@ impl Harness {
 
     pub async fn state(&self, customer: CustomerId) -> domain::SyncState {
         self.store
-            .get_service(&testkit_read(customer))
+            .get_service(&testkit::connected::read(customer))
             .await
             .unwrap()
             .unwrap()
@@ -134,7 +134,7 @@ pub async fn served(store: &dyn Store, customer: CustomerId) -> Vec<String> {
     let mut first = 1;
     loop {
         let slice = store
-            .read_page(&testkit_read(customer), first, 5_000)
+            .read_page(&testkit::connected::read(customer), first, 5_000)
             .await
             .unwrap()
             .unwrap();
@@ -182,9 +182,4 @@ macro_rules! both_backends {
             )*
         }
     };
-}
-
-/// Read access to a customer for test checks.
-fn testkit_read(customer: domain::CustomerId) -> domain::Authorized<domain::CustomerId> {
-    testkit::connected::TESTKIT.grant(customer).read()
 }
