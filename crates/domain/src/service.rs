@@ -84,7 +84,7 @@ pub fn validate_full_name(name: &str) -> Result<&str, ServiceError> {
             format!("must be 1 to {FULL_NAME_MAX} characters long; got {len}"),
         ));
     }
-    Ok(name)
+    bounded_text("customerFullName", name, FULL_NAME_MAX)
 }
 
 /// A free-text field of a service: at most `max` characters, no control characters.
@@ -330,5 +330,9 @@ mod tests {
         assert_eq!(full_name_or_default(None, &short).unwrap(), "acme");
         assert_eq!(full_name_or_default(Some("Acme Inc"), &short).unwrap(), "Acme Inc");
         assert!(full_name_or_default(Some(&"x".repeat(201)), &short).is_err());
+        assert!(
+            full_name_or_default(Some("Acme\u{7}Inc"), &short).is_err(),
+            "no control characters"
+        );
     }
 }
