@@ -208,7 +208,9 @@ impl Modify for BearerAuth {
         crate::routes::discovery::jwks,
         crate::routes::discovery::tenant_jwks,
         crate::routes::discovery::authorize_root,
+        crate::routes::discovery::authorize_root_post,
         crate::routes::discovery::authorize,
+        crate::routes::discovery::authorize_post,
     ),
     components(schemas(EndUserDoc, EndUserPage, ProblemDoc)),
     modifiers(&BearerAuth)

@@ -3,10 +3,12 @@
 //! idle timeout) or when the server shuts down.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request};
 use axum::Router;
 use hyper::body::Incoming;
@@ -89,13 +91,15 @@ fn http2_builder() -> auto::Builder<TokioExecutor> {
 }
 
 /// Serves one connection until it ends; the permit counts it against the connection limit.
-pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, permit: OwnedSemaphorePermit) {
+/// Requests carry the peer address as axum's `ConnectInfo` (the token endpoint throttles
+/// failures per source address).
+pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
     let _permit = permit;
     let _open = shared.stats.opened();
     let activity = Activity::new();
     let io = WatchedIo::new(stream, Arc::clone(&activity), shared.limits.stall_timeout);
     match &shared.tls {
-        None => drive(&shared, io, activity, Protocol::Http1).await,
+        None => drive(&shared, io, peer, activity, Protocol::Http1).await,
         Some(tls) => {
             let handshake = tokio::time::timeout(shared.limits.header_read_timeout, tls.acceptor().accept(io));
             let stream = tokio::select! {
@@ -117,7 +121,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, permit: OwnedS
                 Some(b"h2") => Protocol::Http2,
                 _ => Protocol::Http1,
             };
-            drive(&shared, stream, activity, protocol).await;
+            drive(&shared, stream, peer, activity, protocol).await;
         }
     }
 }
@@ -128,15 +132,16 @@ enum Protocol {
     Http2,
 }
 
-async fn drive<I>(shared: &Arc<Shared>, io: I, activity: Arc<Activity>, protocol: Protocol)
+async fn drive<I>(shared: &Arc<Shared>, io: I, peer: SocketAddr, activity: Arc<Activity>, protocol: Protocol)
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let secure = shared.tls.is_some();
     let router = shared.router.clone();
     let counted = Arc::clone(&activity);
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let in_flight = counted.request_started();
+        request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         async move {
             let response = match router.oneshot(request).await {

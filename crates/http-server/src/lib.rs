@@ -70,8 +70,8 @@ pub async fn serve(listener: TcpListener, router: Router, options: ServeOptions,
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of descriptors or memory: wait instead of spinning; the limit is set so
                 // this should not happen.
@@ -83,7 +83,7 @@ pub async fn serve(listener: TcpListener, router: Router, options: ServeOptions,
         let _ = stream.set_nodelay(true);
         match Arc::clone(&permits).try_acquire_owned() {
             Ok(permit) => {
-                tasks.spawn(connection::serve(Arc::clone(&shared), stream, permit));
+                tasks.spawn(connection::serve(Arc::clone(&shared), stream, peer, permit));
             }
             Err(_) => {
                 shared.stats.rejected();

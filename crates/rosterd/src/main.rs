@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod copy;
 mod demo;
+mod metrics_listener;
 mod serve;
 mod sync_wiring;
 
@@ -50,7 +51,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.spawn_scheduler();
             }
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, front_door, state, Some(engine), shutdown).await
+            let metrics = metrics_listener::spawn(serve.metrics_listen, &state, &front_door).await?;
+            let served = serve::run(listener, front_door, state, Some(engine), shutdown).await;
+            if let Some(metrics) = metrics {
+                metrics.abort();
+            }
+            served
         }
         Command::Demo {
             database,

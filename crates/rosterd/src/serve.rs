@@ -127,6 +127,12 @@ pub fn app_state(
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),
         upload_stall_timeout: Duration::from_secs(serve.limits.stall_timeout_secs.max(1)),
+        max_concurrent_imports: serve.max_concurrent_imports,
+        metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
+        token_failures: api::token_limit::FailureLimit {
+            burst: serve.token_failure_limit,
+            window: Duration::from_secs(serve.token_failure_window_secs.max(1)),
+        },
     };
     AppState::new(Arc::clone(&installation.store), keys, config, sync)
 }

@@ -32,7 +32,11 @@ async fn synced(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId,
         users_default: 50,
     });
     let customer = h.connect(short, &tenant).await;
-    let first = h.engine.run_now(customer, false, None).await.unwrap();
+    let first = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
     let before = h.served(customer).await;
     for user in h.fake.users(tenant.tenant_id).unwrap().iter().take(5) {
@@ -65,7 +69,11 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
         2,
     );
     let waits_before = h.sleeper.waits().len();
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     // Each Retry-After of 1 s was honoured (recorded by the sleeper instead of slept).
     assert_eq!(h.sleeper.waits()[waits_before..], [Duration::from_secs(1); 3]);
@@ -93,7 +101,13 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
 async fn failures_keep_the_previous_generation_served(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let (tenant, customer, before) = synced(&h, "faulty", 22).await;
-    let generation = h.store.get_service(customer).await.unwrap().unwrap().generation;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
     // (fault, endpoint, times, what the task and lastError must say); the client gives up after
     // 3 attempts (2 retries), 2 for invalid bodies.
     let cases = [
@@ -131,7 +145,11 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
     for (round, (fault, endpoint, times, said)) in cases.into_iter().enumerate() {
         h.fake.clear_faults();
         h.fake.inject(endpoint, fault.clone(), times);
-        let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), false, None)
+            .await
+            .unwrap();
         assert_eq!(outcome.status, TaskStatus::Failed, "{fault:?}");
         let error = outcome.error.unwrap();
         assert!(error.contains(said), "{fault:?}: {error}");
@@ -140,7 +158,12 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
             before,
             "{fault:?}: the previous users stay served"
         );
-        let service = h.store.get_service(customer).await.unwrap().unwrap();
+        let service = h
+            .store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(service.generation, generation);
         let task = h.task(&outcome.task_id).await;
         assert_eq!(task.status, TaskStatus::Failed);
@@ -166,7 +189,11 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
 
     // Once Graph behaves, the next sync catches up and the failure count resets.
     h.fake.clear_faults();
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     assert_eq!(h.served(customer).await, h.expected(&tenant));
     let state = h.state(customer).await;
@@ -178,7 +205,11 @@ async fn refused_token_fails_with_entras_message(backend: Backend) {
     let (tenant, customer, before) = synced(&h, "refused", 23).await;
     // A rotated secret that was mistyped: Entra refuses it.
     h.set_secret(customer, &tenant.client_id, "wrong~secret").await;
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::Failed);
     let error = outcome.error.unwrap();
     assert!(
@@ -249,7 +280,11 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
     let failures = h.state(customer).await.consecutive_failures;
     h.fake
         .inject(Endpoint::UsersDelta, Fault::Delay(Duration::from_millis(400)), 50);
-    let task = h.engine.start(customer, true, None).await.unwrap();
+    let task = h
+        .engine
+        .start(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
     // Let it read configurations and get stuck in the slow users/delta listing.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(h.engine.syncing(), 1);
@@ -273,11 +308,16 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
     let now = h.clock.now();
     assert!(h
         .store
-        .lease_sync(customer, now, "other-replica", now + chrono::Duration::minutes(1))
+        .lease_sync(
+            &testkit::connected::write(customer),
+            now,
+            "other-replica",
+            now + chrono::Duration::minutes(1)
+        )
         .await
         .unwrap());
     assert!(matches!(
-        h.engine.start(customer, false, None).await,
+        h.engine.start(testkit::connected::write(customer), false, None).await,
         Err(sync::StartError::ShuttingDown)
     ));
 }
@@ -290,9 +330,13 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
         Fault::Delay(Duration::from_millis(300)),
         1,
     );
-    let first = h.engine.start(customer, false, None).await.unwrap();
+    let first = h
+        .engine
+        .start(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert!(first.starts_with("sync_"));
-    match h.engine.start(customer, true, None).await {
+    match h.engine.start(testkit::connected::write(customer), true, None).await {
         Err(sync::StartError::AlreadyRunning(task)) => assert_eq!(task, first),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }
@@ -307,10 +351,15 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
     let now = h.clock.now();
     assert!(h
         .store
-        .lease_sync(customer, now, "other-replica", now + chrono::Duration::minutes(10))
+        .lease_sync(
+            &testkit::connected::write(customer),
+            now,
+            "other-replica",
+            now + chrono::Duration::minutes(10)
+        )
         .await
         .unwrap());
-    match h.engine.start(customer, false, None).await {
+    match h.engine.start(testkit::connected::write(customer), false, None).await {
         Err(sync::StartError::AlreadyRunning(text)) => assert!(text.contains("another rosterd process"), "{text}"),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }

@@ -32,7 +32,7 @@ fn fast(max_concurrent: usize) -> SyncConfig {
 /// Tasks of `customer` with `status`.
 async fn tasks(store: &dyn Store, customer: CustomerId, status: TaskStatus) -> usize {
     store
-        .list_tasks()
+        .list_tasks(&testkit::connected::TESTKIT)
         .await
         .unwrap()
         .iter()
@@ -79,7 +79,7 @@ async fn customers_are_synced_and_a_failing_one_backs_off(backend: Backend) {
     let state = h.state(failing).await;
     let mut attempts: Vec<_> = h
         .store
-        .list_tasks()
+        .list_tasks(&testkit::connected::TESTKIT)
         .await
         .unwrap()
         .into_iter()
@@ -109,7 +109,15 @@ async fn customers_are_synced_and_a_failing_one_backs_off(backend: Backend) {
         "{backoff} after {} failures",
         attempts.len()
     );
-    assert_eq!(h.store.get_service(failing).await.unwrap().unwrap().generation, 0);
+    assert_eq!(
+        h.store
+            .get_service(&testkit::connected::read(failing))
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        0
+    );
 }
 
 async fn concurrency_limit_holds(backend: Backend) {
@@ -147,6 +155,6 @@ async fn concurrency_limit_holds(backend: Backend) {
     scheduler.await.unwrap();
     assert_eq!(peak, 2, "the two slots were used together");
     // Never two tasks of one customer in progress: at the end every task is finished.
-    let tasks = h.store.list_tasks().await.unwrap();
+    let tasks = h.store.list_tasks(&testkit::connected::TESTKIT).await.unwrap();
     assert!(tasks.iter().all(|t| t.status != TaskStatus::InProgress));
 }

@@ -125,6 +125,25 @@ pub async fn authorize_root() -> Response {
     oauth_error(OAuthError::interactive_flow_unsupported())
 }
 
+#[utoipa::path(
+    post, path = "/{tenant}/oauth2/v2.0/authorize", tag = "Tokens",
+    summary = "Interactive authorization endpoint, form post (not offered)",
+    params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+)]
+pub async fn authorize_post(tenant: Tenant) -> Response {
+    authorize(tenant).await
+}
+
+#[utoipa::path(
+    post, path = "/oauth2/v2.0/authorize", tag = "Tokens",
+    summary = "Interactive authorization endpoint of the root document, form post (not offered)",
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+)]
+pub async fn authorize_root_post() -> Response {
+    authorize_root().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
