@@ -1,13 +1,15 @@
 //! A fake Microsoft Graph and Entra login endpoint on loopback, for running the real Graph
-//! client in tests: generated tenants, `/users` and `/admin/teams/userConfigurations` paging,
-//! `/users/delta` with real change tracking, and faults switched on from the test.
+//! client in tests: generated tenants, `/users` and `/admin/teams/userConfigurations` paging
+//! with `$select` and `Prefer` honoured, `/users/delta` with real change tracking, faults
+//! switched on from the test, and a log of every request with the time it was in flight.
 
 mod faults;
 mod generator;
 mod routes;
 mod state;
+mod wire;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::EndUser;
 use tokio::sync::oneshot;
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 pub use faults::{Endpoint, Fault};
 pub use generator::{FakeUser, UserGenerator, UserKind};
-pub use state::{PageSizes, RemovalReason};
+pub use state::{PageSizes, RemovalReason, NEVER_LISTED_USER};
 
 use routes::{lock, Shared};
 use state::{FakeState, TenantState};
@@ -30,6 +32,17 @@ pub enum FakeGraphError {
     UnknownTenant(Uuid),
     #[error("no user {0} in the tenant")]
     UnknownUser(Uuid),
+}
+
+/// One request the fake answered: which endpoint, for which tenant (from the token, or the
+/// token request's path; `None` when unauthenticated), the status, and when it was in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub endpoint: Endpoint,
+    pub tenant: Option<Uuid>,
+    pub status: u16,
+    pub started: Instant,
+    pub finished: Instant,
 }
 
 /// A tenant to serve: its app registration and initial users.
@@ -216,6 +229,11 @@ impl FakeGraph {
         lock(&self.shared).faults.count(endpoint)
     }
 
+    /// Every request answered so far, in the order they finished.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        lock(&self.shared).requests.clone()
+    }
+
     pub fn reset_request_counts(&self) {
         lock(&self.shared).faults.reset_counts();
     }
@@ -243,6 +261,7 @@ impl FakeGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[tokio::test]
     async fn serves_tokens_and_pages_over_http() {
@@ -300,6 +319,85 @@ mod tests {
         assert_eq!(fake.requests(Endpoint::Token), 2);
         assert_eq!(fake.requests(Endpoint::Users), 2);
         assert_eq!(fake.tokens_issued(), 1);
+    }
+
+    /// `$select` decides the properties (Graph's default set without it, kept across pages),
+    /// and `ineligibleUser` is only sent to clients that ask for unknown enum members.
+    #[tokio::test]
+    async fn select_and_prefer_shape_the_answers() {
+        let fake = FakeGraph::start().await.unwrap();
+        let tenant = fake.add_generated_tenant(3, 300);
+        let http = reqwest::Client::new();
+        let issued: serde_json::Value = http
+            .post(format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id))
+            .form(&[
+                ("client_id", tenant.client_id.as_str()),
+                ("client_secret", tenant.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("grant_type", "client_credentials"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = issued["access_token"].as_str().unwrap().to_string();
+        let get = |url: String, prefer: Option<&'static str>| {
+            let mut request = http.get(url).bearer_auth(&token);
+            if let Some(prefer) = prefer {
+                request = request.header("Prefer", prefer);
+            }
+            async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        let keys = |item: &serde_json::Value| -> Vec<String> { item.as_object().unwrap().keys().cloned().collect() };
+
+        let plain = get(format!("{}/v1.0/users?$top=2", fake.url()), None).await;
+        let default_keys = keys(&plain["value"][0]);
+        assert!(default_keys.contains(&"displayName".to_string()) && default_keys.contains(&"id".to_string()));
+        assert!(!default_keys.contains(&"imAddresses".to_string()), "{default_keys:?}");
+
+        let selected = get(
+            format!("{}/v1.0/users?$top=2&$select=displayName,imAddresses", fake.url()),
+            None,
+        )
+        .await;
+        assert_eq!(keys(&selected["value"][0]), ["id", "displayName", "imAddresses"]);
+        let next = selected["@odata.nextLink"].as_str().unwrap().to_string();
+        assert_eq!(
+            keys(&get(next, None).await["value"][0]),
+            ["id", "displayName", "imAddresses"]
+        );
+
+        let delta = get(format!("{}/v1.0/users/delta?$select=department", fake.url()), None).await;
+        assert_eq!(keys(&delta["value"][0]), ["id", "department"]);
+        let unknown = http
+            .get(format!("{}/v1.0/users?$select=displayName,nonsense", fake.url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 400);
+
+        let account_types = |page: &serde_json::Value| -> HashSet<String> {
+            page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["accountType"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let url = format!("{}/v1.0/admin/teams/userConfigurations?$top=300", fake.url());
+        let without = account_types(&get(url.clone(), None).await);
+        assert!(
+            without.contains("unknownFutureValue") && !without.contains("ineligibleUser"),
+            "{without:?}"
+        );
+        let with = account_types(&get(url, Some("include-unknown-enum-members")).await);
+        assert!(
+            with.contains("ineligibleUser") && !with.contains("unknownFutureValue"),
+            "{with:?}"
+        );
     }
 
     #[tokio::test]
