@@ -45,6 +45,56 @@ pub struct RequestRecord {
     pub finished: Instant,
 }
 
+/// Every request the fake answered, for checking what really happened at "Microsoft": how
+/// many tenants were being worked on at once, and whether one tenant ever was twice at once.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(pub Vec<RequestRecord>);
+
+impl RequestLog {
+    /// Authenticated requests (token requests included), each with its tenant.
+    fn by_tenant(&self) -> impl Iterator<Item = (Uuid, &RequestRecord)> {
+        self.0.iter().filter_map(|r| r.tenant.map(|t| (t, r)))
+    }
+
+    /// The largest number of distinct tenants with a request in flight at the same instant.
+    pub fn peak_tenants_in_flight(&self) -> usize {
+        // Half-open intervals: at equal instants, ends come before starts.
+        let mut events: Vec<(Instant, bool, Uuid)> = self
+            .by_tenant()
+            .flat_map(|(tenant, r)| [(r.started, true, tenant), (r.finished, false, tenant)])
+            .collect();
+        events.sort_by_key(|(at, starts, _)| (*at, *starts));
+        let mut in_flight: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+        let mut peak = 0;
+        for (_, starts, tenant) in events {
+            let count = in_flight.entry(tenant).or_default();
+            if starts {
+                *count += 1;
+            } else {
+                *count = count.saturating_sub(1);
+            }
+            peak = peak.max(in_flight.values().filter(|n| **n > 0).count());
+        }
+        peak
+    }
+
+    /// Two requests of one tenant that were in flight at the same time, if any: a sync reads
+    /// one request after the other, so this means two syncs of one tenant ran at once.
+    pub fn overlap_within_a_tenant(&self) -> Option<(RequestRecord, RequestRecord)> {
+        let mut per_tenant: std::collections::HashMap<Uuid, Vec<RequestRecord>> = std::collections::HashMap::new();
+        for (tenant, record) in self.by_tenant() {
+            per_tenant.entry(tenant).or_default().push(*record);
+        }
+        per_tenant.into_values().find_map(|mut records| {
+            records.sort_by_key(|r| r.started);
+            records
+                .windows(2)
+                .find(|pair| pair[1].started < pair[0].finished)
+                .map(|pair| (pair[0], pair[1]))
+        })
+    }
+}
+
 /// A tenant to serve: its app registration and initial users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeTenant {
@@ -230,8 +280,8 @@ impl FakeGraph {
     }
 
     /// Every request answered so far, in the order they finished.
-    pub fn request_log(&self) -> Vec<RequestRecord> {
-        lock(&self.shared).requests.clone()
+    pub fn request_log(&self) -> RequestLog {
+        RequestLog(lock(&self.shared).requests.clone())
     }
 
     pub fn reset_request_counts(&self) {
@@ -398,6 +448,33 @@ mod tests {
             with.contains("ineligibleUser") && !with.contains("unknownFutureValue"),
             "{with:?}"
         );
+    }
+
+    #[test]
+    fn request_logs_tell_overlaps_apart() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let request = |tenant, from, to| RequestRecord {
+            endpoint: Endpoint::Users,
+            tenant: Some(tenant),
+            status: 200,
+            started: at(from),
+            finished: at(to),
+        };
+        let sequential = RequestLog(vec![
+            request(a, 0, 10),
+            request(a, 10, 20),
+            request(b, 5, 15),
+            request(c, 20, 30),
+        ]);
+        assert_eq!(sequential.peak_tenants_in_flight(), 2);
+        assert_eq!(sequential.overlap_within_a_tenant(), None);
+        let twice = RequestLog(vec![request(a, 0, 10), request(a, 9, 20)]);
+        assert_eq!(twice.peak_tenants_in_flight(), 1);
+        assert!(twice.overlap_within_a_tenant().is_some());
+        let three = RequestLog(vec![request(a, 0, 10), request(b, 1, 10), request(c, 9, 12)]);
+        assert_eq!(three.peak_tenants_in_flight(), 3);
     }
 
     #[tokio::test]
