@@ -3,7 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use api::keyring::TokenSettings;
 use api::{ApiConfig, AppState, KeyRing};
@@ -51,6 +53,24 @@ pub enum Backend {
 impl TestApp {
     pub async fn new(backend: Backend) -> Option<Self> {
         Self::with_config(backend, ApiConfig::default()).await
+    }
+
+    /// With the page cache off (every read goes to the store) or at its default size.
+    pub async fn with_page_cache(backend: Backend, on: bool) -> Option<Self> {
+        let config = ApiConfig {
+            page_cache_bytes: if on { ApiConfig::default().page_cache_bytes } else { 0 },
+            ..ApiConfig::default()
+        };
+        Self::with_config(backend, config).await
+    }
+
+    /// Page reads answered from the cache and from the store so far.
+    pub fn page_reads(&self) -> (u64, u64) {
+        let metrics = &self.state.metrics;
+        (
+            metrics.page_cache_hits.load(Ordering::Relaxed),
+            metrics.page_cache_misses.load(Ordering::Relaxed),
+        )
     }
 
     pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
@@ -210,6 +230,53 @@ pub fn users(n: usize, tag: &str) -> Vec<EndUser> {
             user
         })
         .collect()
+}
+
+/// When a request was in flight, as its client saw it.
+pub type Span = (Instant, Instant);
+
+/// Runs `request`, returning its output and when it was in flight.
+pub async fn timed<T>(request: impl std::future::Future<Output = T>) -> (T, Span) {
+    let started = Instant::now();
+    let out = request.await;
+    (out, (started, Instant::now()))
+}
+
+/// How many of `spans` were in flight at some moment while one of `others` was.
+pub fn overlapping(spans: &[Span], others: &[Span]) -> usize {
+    spans
+        .iter()
+        .filter(|a| others.iter().any(|b| a.0 < b.1 && b.0 < a.1))
+        .count()
+}
+
+/// Runs an atomicity test body on SQLite and PostgreSQL, each with the page cache off (every
+/// read reaches the store while it is being written) and on (the default deployment).
+#[macro_export]
+macro_rules! both_backends_and_caches {
+    ($($name:ident),* $(,)?) => {
+        $crate::__backend_cache_tests!(sqlite_cache_off, Sqlite, false; $($name),*);
+        $crate::__backend_cache_tests!(sqlite_cache_on, Sqlite, true; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_off, Postgres, false; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_on, Postgres, true; $($name),*);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_cache_tests {
+    ($module:ident, $backend:ident, $cache:expr; $($name:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let backend = $crate::common::Backend::$backend;
+                    let Some(app) = $crate::common::TestApp::with_page_cache(backend, $cache).await else { return };
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
 }
 
 /// Runs a test body against SQLite and PostgreSQL (PostgreSQL when the test database URL is set).
