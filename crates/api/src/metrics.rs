@@ -14,6 +14,8 @@ pub struct Metrics {
     responses: [AtomicU64; 5],
     pub page_cache_hits: AtomicU64,
     pub page_cache_misses: AtomicU64,
+    /// Audit events that could not be written (the request itself went through).
+    pub audit_write_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -44,6 +46,14 @@ impl Metrics {
         out.push_str(&format!(
             "rosterd_page_cache_requests_total{{result=\"miss\"}} {}\n",
             self.page_cache_misses.load(Ordering::Relaxed)
+        ));
+        out.push_str(
+            "# HELP rosterd_audit_write_failures_total Audit events that could not be recorded (see the log).\n",
+        );
+        out.push_str("# TYPE rosterd_audit_write_failures_total counter\n");
+        out.push_str(&format!(
+            "rosterd_audit_write_failures_total {}\n",
+            self.audit_write_failures.load(Ordering::Relaxed)
         ));
     }
 }

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub admin: String,
+    /// The store's database, for tests that must reach behind the store.
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -74,17 +76,22 @@ impl TestApp {
     }
 
     pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
-        let (store, dir): (Arc<dyn Store>, _) = match backend {
+        let (store, dir, database_url): (Arc<dyn Store>, _, _) = match backend {
             Backend::Sqlite => {
                 let (dir, url) = store_conformance::fresh_sqlite_url().await;
                 (
                     Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
                     Some(dir),
+                    url,
                 )
             }
             Backend::Postgres => {
                 let url = store_conformance::fresh_postgres_url().await?;
-                (Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()), None)
+                (
+                    Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()),
+                    None,
+                    url,
+                )
             }
         };
         let secret = Arc::new(auth::SecretKey::generate());
@@ -104,6 +111,7 @@ impl TestApp {
             state,
             router,
             admin: String::new(),
+            database_url,
             _dir: dir,
         };
         app.admin = app.token_for(Role::Admin, Scope::Provider).await;
