@@ -1,5 +1,5 @@
 //! Helpers shared by the binary's tests: run `rosterd` in a temporary directory, read its
-//! output, stop it with SIGTERM.
+//! output, stop it with SIGTERM (sent from Rust: the tests need no `kill` program).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,9 +34,45 @@ pub fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String>
     }
 }
 
+/// Sends SIGTERM to the process `pid`, as a service manager stopping rosterd would.
+pub fn terminate(pid: u32) {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+}
+
+/// A running server that is killed if the test ends without stopping it (a failed assertion),
+/// so that no process outlives its test.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+
+    /// SIGTERM, then waits for a graceful exit 0.
+    pub fn stop(mut self) {
+        stop(self.0.take().unwrap());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    terminate(child.id());
     for _ in 0..100 {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "graceful shutdown exits 0, got {status}");
