@@ -20,6 +20,10 @@ async fn sqlite_serves_the_seed_page_byte_for_byte() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+)]
 async fn postgres_serves_the_seed_page_byte_for_byte() {
     let Some(database) = store_conformance::fresh_postgres_url().await else {
         return;

@@ -53,7 +53,11 @@ async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_on_one_postgres() {
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+)]
+async fn postgres_two_replicas_share_one_database() {
     let Some(database) = store_conformance::fresh_postgres_url().await else {
         return;
     };

@@ -263,26 +263,39 @@ pub fn overlapping(spans: &[Span], others: &[Span]) -> usize {
 #[macro_export]
 macro_rules! both_backends_and_caches {
     ($($name:ident),* $(,)?) => {
-        $crate::__backend_cache_tests!(sqlite_cache_off, Sqlite, false; $($name),*);
-        $crate::__backend_cache_tests!(sqlite_cache_on, Sqlite, true; $($name),*);
-        $crate::__backend_cache_tests!(postgres_cache_off, Postgres, false; $($name),*);
-        $crate::__backend_cache_tests!(postgres_cache_on, Postgres, true; $($name),*);
+        $crate::__backend_cache_tests!(sqlite_cache_off, Sqlite, false, []; $($name),*);
+        $crate::__backend_cache_tests!(sqlite_cache_on, Sqlite, true, []; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_off, Postgres, false, [cfg_attr(
+            not(postgres_tests),
+            ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+        )]; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_on, Postgres, true, [cfg_attr(
+            not(postgres_tests),
+            ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+        )]; $($name),*);
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __backend_cache_tests {
-    ($module:ident, $backend:ident, $cache:expr; $($name:ident),*) => {
+    ($module:ident, $backend:ident, $cache:expr, $attrs:tt; $($name:ident),*) => {
         mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let backend = $crate::common::Backend::$backend;
-                    let Some(app) = $crate::common::TestApp::with_page_cache(backend, $cache).await else { return };
-                    super::$name(app).await;
-                }
-            )*
+            $( $crate::__backend_cache_test!($attrs, $backend, $cache, $name); )*
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_cache_test {
+    ([$($attr:meta)?], $backend:ident, $cache:expr, $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])?
+        async fn $name() {
+            let backend = $crate::common::Backend::$backend;
+            let Some(app) = $crate::common::TestApp::with_page_cache(backend, $cache).await else { return };
+            super::$name(app).await;
         }
     };
 }
@@ -303,6 +316,7 @@ macro_rules! both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)")]
                 async fn $name() {
                     let Some(app) = $crate::common::TestApp::new($crate::common::Backend::Postgres).await else { return };
                     super::$name(app).await;

@@ -215,6 +215,7 @@ macro_rules! both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)")]
                 async fn $name() {
                     super::$name($crate::common::Backend::Postgres).await;
                 }
