@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{rosterd, serve_base, Running};
+use support::{create_client, serve_base, token_for, Running};
 
 const FIXTURE: &str = include_str!("../../../testdata/seed-example-page1.json");
 
@@ -53,39 +53,11 @@ fn thirty_seven_users(fixture: &Value) -> Vec<Value> {
 
 async fn seed_page_byte_for_byte(dir: &std::path::Path, database: &str) {
     let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
-    let created = rosterd(dir)
-        .args([
-            "client",
-            "create",
-            "--name",
-            "golden",
-            "--role",
-            "Admin",
-            "--database",
-            database,
-        ])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let client: Value = serde_json::from_slice(&created.stdout).unwrap();
-
+    let client = create_client(dir, database, "golden", "Admin");
     let (child, base) = serve_base(dir, database, None);
     let server = Running::new(child);
+    let token = &token_for(&base, &client).await;
     let http = reqwest::Client::new();
-    let issued: Value = http
-        .post(format!("{base}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client["client_id"].as_str().unwrap()),
-            ("client_secret", client["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = issued["access_token"].as_str().unwrap();
 
     let service = http
         .post(format!("{base}/api/v2/customer"))

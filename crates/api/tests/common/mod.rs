@@ -75,6 +75,17 @@ impl TestApp {
         )
     }
 
+    /// Asserts where the `reads` page reads made so far were answered: every one by the store
+    /// with the page cache off, some from the cache with it on.
+    pub fn assert_page_reads(&self, reads: usize) {
+        let (hits, misses) = self.page_reads();
+        if self.state.config.page_cache_bytes > 0 {
+            assert!(hits > 0, "the page cache was used ({hits} hits, {misses} misses)");
+        } else {
+            assert_eq!((hits, misses), (0, reads as u64), "every read went to the store");
+        }
+    }
+
     pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
         let (store, dir, database_url): (Arc<dyn Store>, _, _) = match backend {
             Backend::Sqlite => {

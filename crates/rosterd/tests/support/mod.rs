@@ -17,6 +17,43 @@ pub fn rosterd(dir: &Path) -> Command {
     cmd
 }
 
+/// `rosterd client create` on `database`: the printed client (`client_id`, `client_secret`, ...).
+pub fn create_client(dir: &Path, database: &str, name: &str, role: &str) -> serde_json::Value {
+    let created = rosterd(dir)
+        .args([
+            "client",
+            "create",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--database",
+            database,
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    serde_json::from_slice(&created.stdout).unwrap()
+}
+
+/// A token for `client` (as printed by `client create`) from the server at `base`.
+pub async fn token_for(base: &str, client: &serde_json::Value) -> String {
+    let issued: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client["client_id"].as_str().unwrap()),
+            ("client_secret", client["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    issued["access_token"].as_str().unwrap().to_string()
+}
+
 /// Reads stdout lines until `pred` matches one, collecting all of them.
 pub fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String> {
     let stdout = child.stdout.as_mut().unwrap();

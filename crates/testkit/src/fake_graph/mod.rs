@@ -313,28 +313,32 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    #[tokio::test]
-    async fn serves_tokens_and_pages_over_http() {
-        let fake = FakeGraph::start().await.unwrap();
-        let tenant = fake.add_generated_tenant(1, 5);
-        let http = reqwest::Client::new();
-        let token_url = format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id);
-        let form = [
-            ("client_id", tenant.client_id.as_str()),
-            ("client_secret", tenant.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-            ("grant_type", "client_credentials"),
-        ];
+    /// A token for `tenant` from the fake's Entra endpoint, as the Graph client asks for it.
+    async fn token_of(http: &reqwest::Client, fake: &FakeGraph, tenant: &FakeTenant) -> String {
         let issued: serde_json::Value = http
-            .post(&token_url)
-            .form(&form)
+            .post(format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id))
+            .form(&[
+                ("client_id", tenant.client_id.as_str()),
+                ("client_secret", tenant.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("grant_type", "client_credentials"),
+            ])
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        let token = issued["access_token"].as_str().unwrap().to_string();
+        issued["access_token"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn serves_tokens_and_pages_over_http() {
+        let fake = FakeGraph::start().await.unwrap();
+        let tenant = fake.add_generated_tenant(1, 5);
+        let http = reqwest::Client::new();
+        let token_url = format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id);
+        let token = token_of(&http, &fake, &tenant).await;
 
         let page: serde_json::Value = http
             .get(format!("{}/v1.0/users?$top=2", fake.url()))
@@ -378,21 +382,7 @@ mod tests {
         let fake = FakeGraph::start().await.unwrap();
         let tenant = fake.add_generated_tenant(3, 300);
         let http = reqwest::Client::new();
-        let issued: serde_json::Value = http
-            .post(format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id))
-            .form(&[
-                ("client_id", tenant.client_id.as_str()),
-                ("client_secret", tenant.client_secret.as_str()),
-                ("scope", "https://graph.microsoft.com/.default"),
-                ("grant_type", "client_credentials"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = issued["access_token"].as_str().unwrap().to_string();
+        let token = token_of(&http, &fake, &tenant).await;
         let get = |url: String, prefer: Option<&'static str>| {
             let mut request = http.get(url).bearer_auth(&token);
             if let Some(prefer) = prefer {
