@@ -77,18 +77,23 @@ async fn main() {
     let (store, backend) = (Arc::clone(&fresh.store), fresh.backend);
     let customer = CustomerId::new_random();
     store
-        .create_service(&NewService {
-            id: customer,
-            short_name: ShortName::parse("bench").unwrap(),
-            full_name: "Bench".into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: None,
-            default_domain: None,
-            site_locations: Vec::new(),
-        })
+        .create_service(
+            &testkit::connected::TESTKIT.grant(
+                NewService {
+                    id: customer,
+                    short_name: ShortName::parse("bench").unwrap(),
+                    full_name: "Bench".into(),
+                    license_type: LicenseType::HostedPro,
+                    licensed_users_count: None,
+                    channel_id: None,
+                    ovoc_customer_type: None,
+                    tenant_id: None,
+                    default_domain: None,
+                    site_locations: Vec::new(),
+                }
+                .clone(),
+            ),
+        )
         .await
         .unwrap();
 
@@ -100,7 +105,10 @@ async fn main() {
             .unwrap();
     }
     let parsed = started.elapsed();
-    let outcome = writer.commit(store.as_ref(), customer, None, false).await.unwrap();
+    let outcome = writer
+        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
+        .await
+        .unwrap();
     let loaded = started.elapsed();
     println!(
         "backend {backend}: loaded {} users in {:.1} s ({:.0} users/s; render+spool {:.1} s, sort+write+commit {:.1} s)",
@@ -128,9 +136,15 @@ async fn main() {
     };
     let state = AppState::new(Arc::clone(&store), Arc::clone(&keys), cold, None);
     let warm_state = AppState::new(Arc::clone(&store), Arc::clone(&keys), ApiConfig::default(), None);
-    let created = api::client_admin::create_client(store.as_ref(), "bench", Role::Monitor, Scope::Provider)
-        .await
-        .unwrap();
+    let created = api::client_admin::create_client(
+        store.as_ref(),
+        &testkit::connected::TESTKIT.principal(),
+        "bench",
+        Role::Monitor,
+        Scope::Provider,
+    )
+    .await
+    .unwrap();
     let token = keys
         .issue(created.client_id.parse().unwrap(), Utc::now())
         .unwrap()

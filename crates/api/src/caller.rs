@@ -1,15 +1,21 @@
-//! The authenticated caller: extracted from the bearer token, then authorized locally from the
-//! client record (role and scope live in the store, not in the token, so revocation and role
-//! changes take effect at once).
+//! The authenticated caller, and the one extractor every customer route uses.
+//!
+//! `Caller` comes from the bearer token, authorized locally from the client record (role and
+//! scope live in the store, not in the token, so revocation and role changes take effect at
+//! once). `Customer<A>` is "the customer in the path, parsed, authorized for access `A` and
+//! loaded once": a handler that takes it cannot forget the scope check, and the store will not
+//! take a customer id that did not pass one.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use chrono::Utc;
-use domain::access::Visibility;
-use domain::{ClientId, CustomerId, Role, Scope, Service};
+use domain::access::{Access, Authorized, ClientPrincipal, Principal, Read, Visibility};
+use domain::{ClientId, CustomerId, Service};
 
 use crate::error::ApiError;
+use crate::keyring::TokenSource;
+use crate::routes::parse_customer_guid;
 use crate::state::AppState;
 
 pub const CHANNEL_HEADER: &str = "x-ovoc-channel-id";
@@ -17,38 +23,31 @@ pub const CHANNEL_HEADER: &str = "x-ovoc-channel-id";
 /// Who is calling, with what power.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub client: ClientId,
-    pub role: Role,
-    pub scope: Scope,
+    pub principal: Principal,
     /// `X-Ovoc-Channel-Id`, which narrows lists further.
     pub channel_filter: Option<i64>,
 }
 
 impl Caller {
-    pub fn require(&self, needed: Role) -> Result<(), ApiError> {
-        if self.role >= needed {
-            Ok(())
-        } else {
-            Err(ApiError::InsufficientRole {
-                needed: needed.to_string(),
-                has: self.role.to_string(),
-            })
-        }
+    /// The API client calling.
+    pub fn client(&self) -> Option<ClientId> {
+        self.principal.client()
     }
 
+    /// The customers this caller lists.
     pub fn visibility(&self) -> Visibility {
-        Visibility {
-            scope: self.scope.clone(),
-            channel_filter: self.channel_filter,
-        }
+        self.principal.visibility(self.channel_filter)
     }
 
-    /// Loads a service the caller may see; anything else is 404, so existence never leaks.
-    pub async fn visible_service(&self, state: &AppState, id: CustomerId) -> Result<Service, ApiError> {
-        match state.store.get_service(id).await? {
-            Some(service) if self.visibility().allows(service.id, service.channel_id) => Ok(service),
-            _ => Err(ApiError::CustomerNotFound),
-        }
+    /// Access `A` to one customer, and the customer: 404 outside the caller's scope (so
+    /// existence never leaks), 403 for a role too weak.
+    pub async fn authorize<A: Access>(
+        &self,
+        state: &AppState,
+        id: CustomerId,
+    ) -> Result<(Authorized<CustomerId, A>, Service), ApiError> {
+        let found = state.store.find_service(id).await?.ok_or(ApiError::CustomerNotFound)?;
+        Ok(self.principal.authorize::<A>(found)?)
     }
 }
 
@@ -97,17 +96,52 @@ impl FromRequestParts<AppState> for Caller {
         let verified = state.keys.verify(token, Utc::now()).await?;
         let client = state
             .store
-            .get_client(verified)
+            .get_client(verified.client)
             .await?
             .ok_or_else(|| ApiError::invalid_token("the token's client no longer exists"))?;
         if client.revoked_at.is_some() {
             return Err(ApiError::invalid_token("the token's client has been revoked"));
         }
+        // An external issuer's token must not act as a local client that happens to have the
+        // same id (nor the other way round).
+        let external = verified.source == TokenSource::External;
+        if external != client.is_external() {
+            return Err(ApiError::invalid_token(if external {
+                "the token's app is not registered as an external app of this installation"
+            } else {
+                "the token's client is registered for an external issuer's tokens only"
+            }));
+        }
         Ok(Caller {
-            client: client.id,
-            role: client.role,
-            scope: client.scope,
+            principal: Principal::Client(ClientPrincipal {
+                client: client.id,
+                role: client.role,
+                scope: client.scope,
+            }),
             channel_filter: channel_filter(&parts.headers)?,
         })
+    }
+}
+
+/// The customer of a `{customerGuid}` route: 401 without a valid token, 400 for a malformed
+/// GUID, 404 when it does not exist or lies outside the caller's scope, 403 when the caller's
+/// role lacks access `A` ([`Read`] or [`Write`](domain::access::Write)).
+pub struct Customer<A: Access = Read> {
+    pub caller: Caller,
+    pub grant: Authorized<CustomerId, A>,
+    pub service: Service,
+}
+
+impl<A: Access> FromRequestParts<AppState> for Customer<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(format!("customer route without a customerGuid: {e}")))?;
+        let id = parse_customer_guid(&raw)?;
+        let (grant, service) = caller.authorize::<A>(state, id).await?;
+        Ok(Self { caller, grant, service })
     }
 }

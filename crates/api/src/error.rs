@@ -4,8 +4,9 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::access::Denied;
 use serde::Serialize;
-use store::StoreError;
+use store::{StoreError, Taken};
 
 use crate::request_id;
 
@@ -29,14 +30,32 @@ pub enum ApiError {
     },
     #[error("the customer does not exist or is not visible to this client")]
     CustomerNotFound,
-    #[error("{0}")]
+    #[error("{1}")]
     NotFound(&'static str, String),
     #[error("{description}")]
     Unauthorized { code: &'static str, description: String },
     #[error("this operation needs the {needed} role; the client has {has}")]
     InsufficientRole { needed: String, has: String },
+    /// Refused by an authorization rule other than the role (a field, a scope too wide).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Forbidden {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    /// A limit on concurrent or repeated work; `retry_after` seconds is sent in `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        retry_after: u64,
+        message: String,
+    },
     #[error("this route does not accept that method; see /openapi.json")]
     MethodNotAllowed,
     #[error("the request body is larger than the limit of {limit} bytes")]
@@ -105,7 +124,9 @@ impl ApiError {
             Self::NotFound(code, _) => (StatusCode::NOT_FOUND, code, "Not Found"),
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code, "Unauthorized"),
             Self::InsufficientRole { .. } => (StatusCode::FORBIDDEN, "insufficient_role", "Forbidden"),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code, "Forbidden"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
+            Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code, "Too Many Requests"),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -127,15 +148,88 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound(_) => Self::CustomerNotFound,
-            StoreError::Conflict(what) => Self::Conflict {
-                code: "conflict",
-                message: what,
-            },
+            StoreError::Conflict(what) => Self::conflict("conflict", what),
+            StoreError::Taken(taken) => taken_error(taken),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A unique value in use, named without saying who holds it (that may be another channel's or
+/// customer's service).
+fn taken_error(taken: Taken) -> ApiError {
+    let (code, field, message) = match taken {
+        Taken::ShortName => (
+            "short_name_taken",
+            "shortName",
+            "another service of this channel already has this short name",
+        ),
+        Taken::TenantId => (
+            "tenant_in_use",
+            "msTenantId",
+            "this Microsoft 365 tenant is already connected to another service; a tenant belongs to one service",
+        ),
+        Taken::ServiceId => (
+            "service_exists",
+            "UmpCustomerGuid",
+            "a service with this id already exists",
+        ),
+        Taken::ClientId => (
+            "client_exists",
+            "externalAppId",
+            "a client with this id is already registered",
+        ),
+    };
+    ApiError::Conflict {
+        code,
+        field: Some(field.to_string()),
+        message: message.to_string(),
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        let message = denied.to_string();
+        match denied {
+            Denied::NotVisible => Self::CustomerNotFound,
+            Denied::Role { needed, has } => Self::InsufficientRole {
+                needed: needed.to_string(),
+                has: has.to_string(),
+            },
+            Denied::ScopeTooWide { field, .. } => Self::Forbidden {
+                code: "scope_too_wide",
+                field: field.map(str::to_string),
+                message,
+            },
+            Denied::Field { field } => Self::Forbidden {
+                code: "forbidden_field",
+                field: Some(field.to_string()),
+                message,
+            },
+            Denied::RoleTooHigh { .. } => Self::Forbidden {
+                code: "role_too_high",
+                field: Some("role".to_string()),
+                message,
+            },
+            Denied::ProviderScopeNeeded { .. } => Self::Forbidden {
+                code: "insufficient_scope",
+                field: None,
+                message,
+            },
         }
     }
 }
@@ -155,7 +249,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let (field, row) = match &self {
-            Self::BadRequest { field, .. } => (field.as_deref(), None),
+            Self::BadRequest { field, .. } | Self::Forbidden { field, .. } | Self::Conflict { field, .. } => {
+                (field.as_deref(), None)
+            }
             Self::ImportRejected { field, row, .. } => (field.as_deref(), *row),
             _ => (None, None),
         };
@@ -173,6 +269,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Self::TooManyRequests { retry_after, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if let Self::Unauthorized { code, description } = &self {
             let challenge = if *code == "missing_token" {
                 r#"Bearer realm="rosterd""#.to_string()

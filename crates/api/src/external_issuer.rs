@@ -95,24 +95,31 @@ impl ExternalVerifier {
             .unwrap_or(false)
     }
 
-    /// Verifies a token of this issuer and returns its client.
+    /// Verifies a token of this issuer and returns its client. Only app-only tokens: a token
+    /// issued to a user (delegated, with `scp`) would let any user of the provider's tenant act
+    /// as the registered app.
     pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, ApiError> {
         let outcome = match self.current() {
             Some(keys) => keys.verify(token, now),
             None => Err(TokenError::UnknownKey),
         };
-        match outcome {
-            Ok(verified) => Ok(verified.client_id),
+        let verified = match outcome {
+            Ok(verified) => verified,
             Err(TokenError::UnknownKey) if self.refetch_allowed() => {
                 let keys = self.refresh().await.map_err(|error| {
                     tracing::warn!(%error, "could not refresh the external issuer's keys");
                     ApiError::invalid_token("the token's signing key could not be checked; try again later")
                 })?;
                 keys.verify(token, now)
-                    .map(|v| v.client_id)
-                    .map_err(|e| ApiError::invalid_token(e.to_string()))
+                    .map_err(|e| ApiError::invalid_token(e.to_string()))?
             }
-            Err(error) => Err(ApiError::invalid_token(error.to_string())),
+            Err(error) => return Err(ApiError::invalid_token(error.to_string())),
+        };
+        if !verified.app_only {
+            return Err(ApiError::invalid_token(
+                "only app-only (client credentials) tokens are accepted; this one was issued to a user",
+            ));
         }
+        Ok(verified.client_id)
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
+use domain::access::{Authorized, Write};
 use domain::import::{parse_users, ImportError, ImportFormat};
 use domain::CustomerId;
 use futures::{StreamExt, TryStreamExt};
@@ -16,6 +17,9 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// `Retry-After` of an import refused because the process runs its limit of imports.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
 /// What an import changed, as answered to the client.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -94,11 +98,10 @@ fn write_error(error: WriteError) -> ApiError {
             field: Some("Identity".into()),
             message: error.to_string(),
         },
-        WriteError::Store(StoreError::Conflict(_)) => ApiError::Conflict {
-            code: "concurrent_import",
-            message: "another import or sync of this customer committed while this one ran; nothing was changed, retry"
-                .into(),
-        },
+        WriteError::Store(StoreError::Conflict(_)) => ApiError::conflict(
+            "concurrent_import",
+            "another import or sync of this customer committed while this one ran; nothing was changed, retry",
+        ),
         WriteError::Store(StoreError::NotFound(_)) => ApiError::CustomerNotFound,
         other => ApiError::internal(other),
     }
@@ -122,7 +125,7 @@ pub fn ingest_blocking(format: Option<ImportFormat>, reader: impl Read) -> Resul
 /// Streams an HTTP body into a new generation of `customer`'s users.
 pub async fn replace_from_body(
     state: &AppState,
-    customer: CustomerId,
+    customer: &Authorized<CustomerId, Write>,
     content_type: Option<&str>,
     body: Body,
     limit: u64,
@@ -167,7 +170,7 @@ pub async fn replace_from_body(
 /// `allow_empty`: an export that came out empty by mistake must not wipe a tenant.
 pub async fn commit(
     store: &dyn Store,
-    customer: CustomerId,
+    customer: &Authorized<CustomerId, Write>,
     writer: GenerationWriter,
     allow_empty: bool,
 ) -> Result<ImportSummary, IngestError> {
@@ -175,5 +178,5 @@ pub async fn commit(
         return Err(IngestError::EmptySet);
     }
     let outcome = writer.commit(store, customer, None, false).await?;
-    Ok(ImportSummary::new(customer, &outcome))
+    Ok(ImportSummary::new(**customer, &outcome))
 }

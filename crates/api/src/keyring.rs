@@ -25,6 +25,22 @@ pub struct TokenSettings {
     pub lifetime_secs: u64,
 }
 
+/// Who vouched for a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// This installation's own issuer: the client must authenticate with a secret.
+    BuiltIn,
+    /// The configured external issuer (Entra): the client must be registered as external.
+    External,
+}
+
+/// A bearer token whose signature and claims checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedBearer {
+    pub client: ClientId,
+    pub source: TokenSource,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
     #[error(transparent)]
@@ -85,15 +101,24 @@ impl KeyRing {
         Ok(self.current().issue(client, now))
     }
 
-    /// Verifies a bearer token and returns its client. Authorization is the caller's job.
-    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, ApiError> {
+    /// Verifies a bearer token and returns its client and issuer. Authorization is the
+    /// caller's job.
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedBearer, ApiError> {
         if let Some(external) = &self.external {
             if auth::unverified_issuer(token).as_deref() == Some(external.issuer()) {
-                return external.verify(token, now).await;
+                let client = external.verify(token, now).await?;
+                return Ok(VerifiedBearer {
+                    client,
+                    source: TokenSource::External,
+                });
             }
         }
+        let built_in = |client| VerifiedBearer {
+            client,
+            source: TokenSource::BuiltIn,
+        };
         match self.current().verify(token, now) {
-            Ok(verified) => Ok(verified.client_id),
+            Ok(verified) => Ok(built_in(verified.client_id)),
             Err(TokenError::UnknownKey) if self.reload_allowed() => {
                 // Another replica may have created a key after this process loaded its set.
                 let issuer = build_issuer(self.store.as_ref(), &self.secret, &self.settings)
@@ -105,7 +130,7 @@ impl KeyRing {
                 }
                 issuer
                     .verify(token, now)
-                    .map(|v| v.client_id)
+                    .map(|v| built_in(v.client_id))
                     .map_err(|e| ApiError::invalid_token(e.to_string()))
             }
             Err(error) => Err(ApiError::invalid_token(error.to_string())),

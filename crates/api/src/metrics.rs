@@ -1,24 +1,55 @@
-//! Process counters for `/metrics` (Prometheus text format). Only aggregates: no customer ids
-//! or personal data, so the endpoint can stay unauthenticated like `/healthz`.
+//! Process counters and installation-wide gauges for `/metrics` (Prometheus text format). Only
+//! aggregates: no customer ids or personal data. The gauges come from one aggregate query,
+//! reused for `refresh`, so a scrape (or a flood of them) costs the database at most one query
+//! per interval.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use store::{FleetSummary, Store, StoreResult};
+use tokio::sync::Mutex;
 
 use crate::state::AppState;
 
-#[derive(Default)]
 pub struct Metrics {
     responses: [AtomicU64; 5],
     pub page_cache_hits: AtomicU64,
     pub page_cache_misses: AtomicU64,
     /// Audit events that could not be written (the request itself went through).
     pub audit_write_failures: AtomicU64,
+    refresh: Duration,
+    fleet: Mutex<Option<(Instant, FleetSummary)>>,
 }
 
 impl Metrics {
+    pub fn new(refresh: Duration) -> Self {
+        Self {
+            responses: Default::default(),
+            page_cache_hits: AtomicU64::new(0),
+            page_cache_misses: AtomicU64::new(0),
+            audit_write_failures: AtomicU64::new(0),
+            refresh,
+            fleet: Mutex::new(None),
+        }
+    }
+
+    /// The installation-wide gauges, read again when older than `refresh`. Concurrent scrapes
+    /// wait for one read instead of each running its own.
+    pub async fn fleet(&self, store: &dyn Store) -> StoreResult<FleetSummary> {
+        let mut cached = self.fleet.lock().await;
+        if let Some((at, summary)) = *cached {
+            if at.elapsed() < self.refresh {
+                return Ok(summary);
+            }
+        }
+        let summary = store.fleet_summary().await?;
+        *cached = Some((Instant::now(), summary));
+        Ok(summary)
+    }
+
     fn count_status(&self, status: u16) {
         let class = usize::from((status / 100).clamp(1, 5)) - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! What the API needs from the sync engine, as a trait so the API does not depend on it.
 
 use async_trait::async_trait;
+use domain::access::{Authorized, Write};
 use domain::{ClientId, CustomerId};
 
 /// Result of checking a secure connection by requesting a token from the customer's tenant.
@@ -24,10 +25,11 @@ pub enum LaunchError {
 /// The sync engine as seen from the HTTP edge.
 #[async_trait]
 pub trait SyncPort: Send + Sync + 'static {
-    /// Starts a sync of one customer in the background and returns its task id.
+    /// Starts a sync of one customer (the caller is authorized to change it) in the background
+    /// and returns its task id.
     async fn start(
         &self,
-        customer: CustomerId,
+        customer: Authorized<CustomerId, Write>,
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, LaunchError>;

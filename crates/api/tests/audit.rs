@@ -18,9 +18,15 @@ both_backends!(changes_are_audited_and_read_back, failed_audit_writes_are_counte
 
 /// An Admin client of its own, so the audit records can be told apart from the test's setup.
 async fn auditor(app: &TestApp) -> (ClientId, String) {
-    let created = api::client_admin::create_client(app.store(), "auditor", Role::Admin, Scope::Provider)
-        .await
-        .unwrap();
+    let created = api::client_admin::create_client(
+        app.store(),
+        &common::SYSTEM.principal(),
+        "auditor",
+        Role::Admin,
+        Scope::Provider,
+    )
+    .await
+    .unwrap();
     (created.client_id.parse().unwrap(), app.token_of(&created.client_id))
 }
 
@@ -82,7 +88,7 @@ async fn changes_are_audited_and_read_back(app: TestApp) {
 
     let events: Vec<_> = app
         .store()
-        .list_audit_events()
+        .list_audit_events(&common::SYSTEM)
         .await
         .unwrap()
         .into_iter()
@@ -110,7 +116,7 @@ async fn changes_are_audited_and_read_back(app: TestApp) {
 }
 
 async fn metrics(app: &TestApp) -> (u16, String) {
-    let reply = app.send(Method::GET, "/metrics", None, &[], Body::empty()).await;
+    let reply = app.send(Method::GET, "/metrics", Some(&app.admin), &[], Body::empty()).await;
     (reply.status.as_u16(), String::from_utf8(reply.body).unwrap())
 }
 
@@ -140,5 +146,5 @@ async fn failed_audit_writes_are_counted(app: TestApp) {
     let (status, metrics) = metrics(&app).await;
     assert_eq!(status, 200);
     assert!(metrics.contains("rosterd_audit_write_failures_total 2\n"), "{metrics}");
-    assert!(app.store().list_audit_events().await.is_err());
+    assert!(app.store().list_audit_events(&common::SYSTEM).await.is_err());
 }

@@ -272,7 +272,7 @@ async fn health_and_openapi(app: TestApp) {
     app.load(customer, &users(4, "m")).await;
     app.get(&format!("/api/v3/customer/{customer}/user")).await;
     app.get(&format!("/api/v3/customer/{customer}/user")).await;
-    let metrics = app.send(Method::GET, "/metrics", None, &[], Body::empty()).await;
+    let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, 200);
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains("rosterd_users_served 4"), "{text}");

@@ -28,12 +28,20 @@ const AUDIENCE: &str = "api://rosterd-provider";
 const APP: &str = "0b8f2e1c-7a44-4c1e-9d3f-5e6a7b8c9d0e";
 
 fn entra_token(app: &str, audience: &str, kid: &str) -> String {
+    entra_token_with(app, audience, kid, &[])
+}
+
+/// An Entra-shaped token with extra claims (`scp` of a delegated token, `idtyp`, ...).
+fn entra_token_with(app: &str, audience: &str, kid: &str, extra: &[(&str, serde_json::Value)]) -> String {
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({
+    let mut claims = json!({
         "aud": audience, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + 3600,
         "azp": app, "azpacr": "1", "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "ver": "2.0",
         "sub": "1c7a3b5e-0000-4000-8000-000000000001", "roles": [],
     });
+    for (name, value) in extra {
+        claims[*name] = value.clone();
+    }
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_string());
     encode(
@@ -151,4 +159,30 @@ async fn entra_tokens_of_registered_apps_are_accepted() {
     // Built-in tokens keep working beside the external issuer.
     let (status, _) = get_status(&router, &uri, &app.admin.clone()).await;
     assert_eq!(status, 200);
+
+    // Only app-only tokens: a delegated (user) token of the registered app is refused.
+    for extra in [
+        vec![("scp", json!("User.Read"))],
+        vec![("idtyp", json!("user"))],
+        vec![("idtyp", json!("user")), ("scp", json!("access_as_user"))],
+    ] {
+        let token = entra_token_with(APP, AUDIENCE, "test-rsa-1", &extra);
+        let (status, body) = get_status(&router, &uri, &token).await;
+        assert_eq!(status, 401, "{extra:?}: {body}");
+    }
+    let token = entra_token_with(APP, AUDIENCE, "test-rsa-1", &[("idtyp", json!("app"))]);
+    assert_eq!(get_status(&router, &uri, &token).await.0, 200, "idtyp app");
+
+    // An external token never acts as a local (secret-based) client, whatever its azp says.
+    let local = api::client_admin::create_client(
+        app.store(),
+        &common::SYSTEM.principal(),
+        "local admin",
+        domain::Role::Admin,
+        domain::Scope::Provider,
+    )
+    .await
+    .unwrap();
+    let (status, body) = get_status(&router, &uri, &entra_token(&local.client_id, AUDIENCE, "test-rsa-1")).await;
+    assert_eq!(status, 401, "{body}");
 }

@@ -108,8 +108,12 @@ async fn export_csv(app: TestApp) {
 async fn bad_bodies_change_nothing(app: TestApp) {
     let customer = app.service("badbody", 1, true, None).await;
     app.load(customer, &users(4, "keep")).await;
-    let generation = app.store().get_service(customer).await.unwrap().unwrap().generation;
-    let stored = app.store().stored_generations(customer).await.unwrap();
+    let generation = app.stored(customer).await.generation;
+    let stored = app
+        .store()
+        .stored_generations(&common::SYSTEM.grant(customer).read())
+        .await
+        .unwrap();
     let before = page_body(&app, customer).await;
     let (_, misses_before) = app.page_reads();
     let mut reads = 1;
@@ -175,9 +179,15 @@ async fn bad_bodies_change_nothing(app: TestApp) {
     assert_eq!(reply.status, 415);
     assert_eq!(page_body(&app, customer).await, before);
     reads += 1;
-    let service = app.store().get_service(customer).await.unwrap().unwrap();
+    let service = app.stored(customer).await;
     assert_eq!(service.generation, generation);
-    assert_eq!(app.store().stored_generations(customer).await.unwrap(), stored);
+    assert_eq!(
+        app.store()
+            .stored_generations(&common::SYSTEM.grant(customer).read())
+            .await
+            .unwrap(),
+        stored
+    );
     if app.state.config.page_cache_bytes == 0 {
         let (_, misses) = app.page_reads();
         assert_eq!(

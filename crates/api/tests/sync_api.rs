@@ -29,7 +29,7 @@ struct EnginePort(Engine);
 impl SyncPort for EnginePort {
     async fn start(
         &self,
-        customer: CustomerId,
+        customer: domain::Authorized<CustomerId, domain::access::Write>,
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, LaunchError> {
@@ -146,8 +146,42 @@ both_backends!(
     sync_starts_and_its_task_completes,
     second_start_conflicts_and_monitors_are_refused,
     bad_secret_is_reported_not_a_500,
+    re_pointing_during_a_sync_commits_nothing,
 );
 both_backends_and_caches!(readers_never_see_a_mixture_while_a_sync_commits);
+
+async fn re_pointing_during_a_sync_commits_nothing(app: TestApp) {
+    let SyncApp { app, fake, .. } = with_engine(app).await;
+    let tenant = fake.add_generated_tenant(57, 20);
+    let other = fake.add_generated_tenant(58, 5);
+    let customer = connected(&app, "moving", &tenant).await;
+    // The users round waits long enough for the service to be re-pointed meanwhile.
+    fake.inject(Endpoint::UsersDelta, Fault::Delay(Duration::from_millis(800)), 1);
+    let task = post_sync(&app, &app.admin.clone(), customer, "").await;
+    assert_eq!(task.status, 202);
+    let task = task.json().as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = patch(&app, customer, json!({"msTenantId": other.tenant_id.to_string()})).await;
+    assert_eq!(reply.status, 200, "{}", reply.json());
+
+    let done = wait_for(&app, &task).await;
+    assert_eq!(done["status"], "Failed", "{done}");
+    assert!(
+        done["outputData"]["error"].as_str().unwrap().contains("another tenant"),
+        "{done}"
+    );
+    let stored = app.stored(customer).await;
+    assert_eq!(stored.generation, 0, "the old tenant's users were not committed");
+    assert_eq!(
+        stored.sync.delta_link, None,
+        "the old tenant's delta link was not stored"
+    );
+    assert_eq!(stored.sync.consecutive_failures, 0, "not the tenant's fault");
+    assert!(
+        stored.sync.next_sync_at.is_none_or(|at| at <= chrono::Utc::now()),
+        "due at once"
+    );
+}
 
 async fn sync_starts_and_its_task_completes(app: TestApp) {
     let SyncApp { app, fake, .. } = with_engine(app).await;

@@ -68,6 +68,9 @@ pub struct VerifiedToken {
     pub token_id: Option<String>,
     pub issued_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// An app-only (client credentials) token: no `scp` claim, and `idtyp`, when present, is
+    /// `app`. A token with `scp` (or `idtyp` `user`) was issued to a user through the app.
+    pub app_only: bool,
 }
 
 /// A key a verifier trusts, with the one algorithm it may be used with (no algorithm
@@ -291,6 +294,8 @@ fn check_claims(
         token_id: string_claim(claims, "jti").map(str::to_string),
         issued_at: numeric_date(claims, "iat")?,
         expires_at,
+        app_only: !claims.contains_key("scp")
+            && string_claim(claims, "idtyp").is_none_or(|kind| kind.eq_ignore_ascii_case("app")),
     })
 }
 

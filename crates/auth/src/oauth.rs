@@ -16,6 +16,8 @@
 //! | revoked (disabled) client                  | `unauthorized_client`    | 7000112  | 400    |
 //! | unacceptable `scope`                       | `invalid_scope`          | 1002012  | 400    |
 //! | store or other internal failure            | `server_error`           | 50000    | 500    |
+//! | the request body is over the size limit    | `invalid_request`        | 9002313  | 413    |
+//! | too many failed requests lately            | `temporarily_unavailable`| 50196    | 429    |
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct;
@@ -40,10 +42,19 @@ pub struct OAuthError {
     pub timestamp: DateTime<Utc>,
     pub trace_id: Uuid,
     pub correlation_id: Uuid,
+    /// The HTTP status; not part of the body.
+    status: u16,
 }
 
 impl OAuthError {
     fn new(error: &'static str, code: u32, message: String) -> Self {
+        // Entra answers 401 for `invalid_client` (RFC 6749 §5.2), 500 for `server_error`, 400
+        // otherwise.
+        let status = match error {
+            "invalid_client" => 401,
+            "server_error" => 500,
+            _ => 400,
+        };
         Self {
             error,
             error_description: format!("AADSTS{code}: {message}"),
@@ -51,6 +62,37 @@ impl OAuthError {
             timestamp: Utc::now(),
             trace_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
+            status,
+        }
+    }
+
+    /// A request body over `limit` bytes (413).
+    pub fn request_too_large(limit: usize) -> Self {
+        Self {
+            status: 413,
+            ..Self::new(
+                "invalid_request",
+                9002313,
+                format!(
+                    "Invalid request. Request is malformed or invalid. The request body is larger than {limit} bytes."
+                ),
+            )
+        }
+    }
+
+    /// Too many failed token requests from this client or address lately (429, with
+    /// `Retry-After: retry_after_secs`): Entra's answer to a client request loop.
+    pub fn request_loop(retry_after_secs: u64) -> Self {
+        Self {
+            status: 429,
+            ..Self::new(
+                "temporarily_unavailable",
+                50196,
+                format!(
+                    "The server terminated an operation because it encountered a client request loop: too many \
+                     failed token requests for this client or from this address. Retry after {retry_after_secs} seconds."
+                ),
+            )
         }
     }
 
@@ -157,13 +199,9 @@ impl OAuthError {
     }
 
     /// The HTTP status Entra answers with: 401 for `invalid_client` (RFC 6749 §5.2), 500 for
-    /// `server_error`, 400 otherwise.
+    /// `server_error`, 413 and 429 for the limits, 400 otherwise.
     pub fn status(&self) -> u16 {
-        match self.error {
-            "invalid_client" => 401,
-            "server_error" => 500,
-            _ => 400,
-        }
+        self.status
     }
 
     /// Entra's timestamp spelling: `2024-05-13 10:14:05Z`.
@@ -283,6 +321,8 @@ mod tests {
             (OAuthError::disabled_client("c"), "unauthorized_client", 7000112, 400),
             (OAuthError::invalid_scope("s"), "invalid_scope", 1002012, 400),
             (OAuthError::server_error(), "server_error", 50000, 500),
+            (OAuthError::request_too_large(10), "invalid_request", 9002313, 413),
+            (OAuthError::request_loop(10), "temporarily_unavailable", 50196, 429),
         ];
         for (error, name, code, status) in cases {
             assert_eq!(error.error, name);

@@ -10,7 +10,7 @@ pub mod paging;
 pub mod samples;
 pub mod service;
 
-pub use access::{Role, Scope, Visibility};
+pub use access::{Authorized, Principal, Role, Scope, SystemScope, Unchecked, Visibility};
 pub use end_user::EndUser;
 pub use ids::{ClientId, CustomerId, IdError};
 pub use license::LicenseType;

@@ -10,6 +10,14 @@ use crate::license::LicenseType;
 pub const SHORT_NAME_MIN: usize = 3;
 pub const SHORT_NAME_MAX: usize = 15;
 pub const FULL_NAME_MAX: usize = 200;
+/// Longest `msDefaultDomain`: a DNS name.
+pub const DEFAULT_DOMAIN_MAX: usize = 253;
+/// Longest `applicationClientId` (Entra app ids are 36-character GUIDs).
+pub const APP_CLIENT_ID_MAX: usize = 100;
+/// Longest `applicationClientSecret` (Entra secrets are about 40 characters).
+pub const APP_CLIENT_SECRET_MAX: usize = 512;
+/// Longest `ovocCustomerType`.
+pub const CUSTOMER_TYPE_MAX: usize = 100;
 const SHORT_NAME_FORBIDDEN: &[char] = &['.', '\\', '/', ':', '*', '?', '"', '<', '>', '|'];
 
 /// A rule a service field broke; `field` is the wire name.
@@ -76,7 +84,25 @@ pub fn validate_full_name(name: &str) -> Result<&str, ServiceError> {
             format!("must be 1 to {FULL_NAME_MAX} characters long; got {len}"),
         ));
     }
-    Ok(name)
+    bounded_text("customerFullName", name, FULL_NAME_MAX)
+}
+
+/// A free-text field of a service: at most `max` characters, no control characters.
+pub fn bounded_text<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, ServiceError> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(ServiceError::new(
+            field,
+            format!("{field} must be at most {max} characters long; got {len}"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::new(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(value)
 }
 
 /// One SBC site location of a service (`SiteLocation` in the reference).
@@ -166,6 +192,17 @@ pub struct NewService {
     pub site_locations: Vec<SiteLocation>,
 }
 
+/// What a patch does to the stored app registration secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretChange {
+    #[default]
+    Keep,
+    /// A new secret, sealed, with the prefix that may be shown.
+    Set { sealed: Vec<u8>, hint: String },
+    /// Forget the secret (and its expiry): it belonged to another tenant or app.
+    Clear,
+}
+
 /// A change to a service; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServicePatch {
@@ -175,9 +212,38 @@ pub struct ServicePatch {
     pub tenant_id: Option<Uuid>,
     pub default_domain: Option<String>,
     pub app_client_id: Option<String>,
-    pub app_client_secret_sealed: Option<Vec<u8>>,
-    pub app_client_secret_hint: Option<String>,
+    pub secret: SecretChange,
     pub secret_expires_at: Option<DateTime<Utc>>,
+    /// Forget the replication state (delta link, last full sync, schedule, errors, connection
+    /// check), so the next sync is a full round that starts at once.
+    pub reset_sync: bool,
+}
+
+impl ServicePatch {
+    /// Whether the patch moves `current` to another tenant or app registration.
+    pub fn changes_connection(&self, current: &Service) -> bool {
+        let tenant_changes = self.tenant_id.is_some_and(|t| current.tenant_id != Some(t));
+        let app_changes = self.app_client_id.as_deref().is_some_and(|app| {
+            !current
+                .app_client_id
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(app))
+        });
+        tenant_changes || app_changes
+    }
+
+    /// The rule for re-pointing a service: a change of tenant id or app id drops the stored
+    /// secret (it was issued for the old one) unless the same patch brings a new secret, and
+    /// drops the replication state of the old tenant, so the next sync is a full round.
+    pub fn with_connection_rules(mut self, current: &Service) -> Self {
+        if self.changes_connection(current) {
+            if self.secret == SecretChange::Keep {
+                self.secret = SecretChange::Clear;
+            }
+            self.reset_sync = true;
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -198,10 +264,75 @@ mod tests {
     }
 
     #[test]
+    fn re_pointing_drops_secret_and_sync_state() {
+        let tenant = Uuid::new_v4();
+        let current = Service {
+            id: CustomerId::new_random(),
+            short_name: "a".into(),
+            full_name: "a".into(),
+            license_type: LicenseType::HostedPro,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: Some(tenant),
+            default_domain: None,
+            app_client_id: Some("0B8F2E1C-7A44-4C1E-9D3F-5E6A7B8C9D0E".into()),
+            app_client_secret_sealed: Some(vec![1]),
+            app_client_secret_hint: Some("abc".into()),
+            secret_expires_at: None,
+            site_locations: Vec::new(),
+            generation: 0,
+            user_count: 0,
+            created_at: Utc::now(),
+            sync: SyncState::default(),
+        };
+        let same = ServicePatch {
+            tenant_id: Some(tenant),
+            app_client_id: Some("0b8f2e1c-7a44-4c1e-9d3f-5e6a7b8c9d0e".into()),
+            ..ServicePatch::default()
+        }
+        .with_connection_rules(&current);
+        assert_eq!((same.secret, same.reset_sync), (SecretChange::Keep, false));
+        let moved = ServicePatch {
+            tenant_id: Some(Uuid::new_v4()),
+            ..ServicePatch::default()
+        }
+        .with_connection_rules(&current);
+        assert_eq!((moved.secret, moved.reset_sync), (SecretChange::Clear, true));
+        let with_secret = ServicePatch {
+            app_client_id: Some("other".into()),
+            secret: SecretChange::Set {
+                sealed: vec![2],
+                hint: "new".into(),
+            },
+            ..ServicePatch::default()
+        }
+        .with_connection_rules(&current);
+        assert!(matches!(with_secret.secret, SecretChange::Set { .. }));
+        assert!(with_secret.reset_sync);
+    }
+
+    #[test]
+    fn bounded_texts() {
+        assert!(bounded_text("msDefaultDomain", "contoso.com", DEFAULT_DOMAIN_MAX).is_ok());
+        assert_eq!(
+            bounded_text("msDefaultDomain", &"a".repeat(254), DEFAULT_DOMAIN_MAX)
+                .unwrap_err()
+                .field,
+            "msDefaultDomain"
+        );
+        assert!(bounded_text("x", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
     fn full_name_defaults_to_short_name() {
         let short = ShortName::parse("acme").unwrap();
         assert_eq!(full_name_or_default(None, &short).unwrap(), "acme");
         assert_eq!(full_name_or_default(Some("Acme Inc"), &short).unwrap(), "Acme Inc");
         assert!(full_name_or_default(Some(&"x".repeat(201)), &short).is_err());
+        assert!(
+            full_name_or_default(Some("Acme\u{7}Inc"), &short).is_err(),
+            "no control characters"
+        );
     }
 }

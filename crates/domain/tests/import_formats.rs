@@ -31,7 +31,9 @@ fn csv(body: &str) -> Result<Vec<EndUser>, ImportError<Infallible>> {
 
 fn row_error(result: Result<Vec<EndUser>, ImportError<Infallible>>) -> (u64, Option<String>, String) {
     match result {
-        Err(ImportError::Row { row, field, message }) => (row, field, message),
+        Err(ImportError::Row {
+            row, field, message, ..
+        }) => (row, field, message),
         other => panic!("expected a row error, got {other:?}"),
     }
 }

@@ -65,6 +65,35 @@ pub struct ServeArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
+    /// User imports (PUT .../user) this process runs at once; more get 429 import_busy.
+    #[arg(
+        long = "max-concurrent-imports",
+        env = "ROSTERD_MAX_CONCURRENT_IMPORTS",
+        default_value_t = 2
+    )]
+    pub max_concurrent_imports: usize,
+    /// Also serve /metrics, without a token, on this address (for a scraper on a private
+    /// network); on the main address /metrics needs a provider-scoped client's token.
+    #[arg(long = "metrics-listen", env = "ROSTERD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds /metrics reuses its installation-wide gauges before reading them again.
+    #[arg(long = "metrics-refresh", env = "ROSTERD_METRICS_REFRESH_SECS", default_value_t = 15)]
+    pub metrics_refresh_secs: u64,
+    /// Failed token requests allowed per client id and per source address before 429
+    /// (AADSTS50196) for the rest of the window; 0 turns the limit off.
+    #[arg(
+        long = "token-failure-limit",
+        env = "ROSTERD_TOKEN_FAILURE_LIMIT",
+        default_value_t = 10
+    )]
+    pub token_failure_limit: u32,
+    /// Seconds in which a burst of failed token requests drains again.
+    #[arg(
+        long = "token-failure-window",
+        env = "ROSTERD_TOKEN_FAILURE_WINDOW_SECS",
+        default_value_t = 60
+    )]
+    pub token_failure_window_secs: u64,
 }
 
 /// Where Microsoft Graph and Entra live, and how patient to be with them.

@@ -4,15 +4,22 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use chrono::Utc;
+use domain::access::SystemScope;
 use domain::import::ImportFormat;
 use domain::{ClientId, CustomerId, Role};
 
 use crate::cli::ClientAction;
 use crate::serve::Installation;
 
+/// Whoever runs the command line has the database and the key file: it acts as rosterd itself,
+/// under the same rules as an API caller with the widest scope (a client's customers must
+/// exist, for instance).
+const CLIENT_CLI: SystemScope = SystemScope::new("rosterd client (command line)");
+const IMPORT_CLI: SystemScope = SystemScope::new("rosterd import (command line)");
+
 pub async fn client(installation: &Installation, action: ClientAction) -> anyhow::Result<()> {
     let store = installation.store.as_ref();
+    let principal = CLIENT_CLI.principal();
     match action {
         ClientAction::Create {
             name,
@@ -29,22 +36,21 @@ pub async fn client(installation: &Installation, action: ClientAction) -> anyhow
             let scope = api::client_admin::scope_from(customers, channel);
             if let Some(app_id) = external_app_id {
                 let app_id: ClientId = app_id.parse().map_err(|e| anyhow::anyhow!("--external-app-id: {e}"))?;
-                let view = api::client_admin::register_external_client(store, app_id, &name, role, scope).await?;
+                let view =
+                    api::client_admin::register_external_client(store, &principal, app_id, &name, role, scope).await?;
                 println!("{}", serde_json::to_string_pretty(&view)?);
                 return Ok(());
             }
-            let created = api::client_admin::create_client(store, &name, role, scope).await?;
+            let created = api::client_admin::create_client(store, &principal, &name, role, scope).await?;
             println!("{}", serde_json::to_string_pretty(&created)?);
         }
         ClientAction::List => {
-            let clients = store.list_clients().await?;
-            let views: Vec<_> = clients.iter().map(api::client_admin::ClientView::of).collect();
+            let views = api::client_admin::list_clients(store, &principal).await?;
             println!("{}", serde_json::to_string_pretty(&views)?);
         }
         ClientAction::Revoke { client_id } => {
             let id: ClientId = client_id.parse().map_err(|e| anyhow::anyhow!("client id: {e}"))?;
-            store
-                .revoke_client(id, Utc::now())
+            api::client_admin::revoke_client(store, &principal, id)
                 .await
                 .with_context(|| format!("revoking client {id}"))?;
             eprintln!("client {id} revoked; its tokens no longer work");
@@ -67,11 +73,15 @@ pub async fn import(
         Some("csv") => Some(ImportFormat::Csv),
         Some(other) => bail!("--format must be json or csv; got '{other}'"),
     };
-    let service = installation
+    let found = installation
         .store
-        .get_service(customer)
+        .find_service(customer)
         .await?
         .with_context(|| format!("customer {customer} does not exist"))?;
+    let (grant, service) = IMPORT_CLI
+        .principal()
+        .authorize::<domain::access::Write>(found)
+        .map_err(|e| anyhow::anyhow!("customer {customer}: {e}"))?;
     if !service.license_type.has_end_users() {
         bail!(
             "service type {} has no end-user list: its users are managed in the customer's Teams admin center",
@@ -88,7 +98,7 @@ pub async fn import(
         .await?
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     eprintln!("parsed {} users; committing ...", writer.len());
-    let summary = api::import::commit(installation.store.as_ref(), customer, writer, allow_empty)
+    let summary = api::import::commit(installation.store.as_ref(), &grant, writer, allow_empty)
         .await
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -6,13 +6,25 @@
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context};
-use domain::access::Visibility;
-use domain::{NewService, Service, ServicePatch, ShortName};
+use domain::access::{Authorized, Read, SystemScope, Write};
+use domain::service::SecretChange;
+use domain::{CustomerId, NewService, Service, ServicePatch, ShortName};
 use store::{GenerationCommit, Store, StoreError};
 
 use crate::backend::{open_store, redact};
 
 const BATCH: i64 = 5_000;
+
+/// A copy moves every customer's data: it acts as rosterd itself.
+const COPY: SystemScope = SystemScope::new("rosterd copy");
+
+fn read(customer: CustomerId) -> Authorized<CustomerId, Read> {
+    COPY.grant(customer).read()
+}
+
+fn write(customer: CustomerId) -> Authorized<CustomerId, Write> {
+    COPY.grant(customer)
+}
 
 /// What was copied, for the summary line and the verification.
 #[derive(Debug, Default, serde::Serialize)]
@@ -51,10 +63,13 @@ pub async fn run(from: &str, to: &str, force: bool) -> anyhow::Result<()> {
 }
 
 async fn is_empty(store: &dyn Store) -> anyhow::Result<bool> {
-    Ok(store.list_services(&Visibility::everything()).await?.is_empty()
+    Ok(store
+        .list_services(&COPY.principal().visibility(None))
+        .await?
+        .is_empty()
         && store.list_clients().await?.is_empty()
         && store.signing_keys().await?.is_empty()
-        && store.list_tasks().await?.is_empty())
+        && store.list_tasks(&COPY).await?.is_empty())
 }
 
 pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>) -> anyhow::Result<CopyReport> {
@@ -67,24 +82,24 @@ pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>)
         match target.get_client(client.id).await? {
             Some(_) => {
                 if let Some(at) = client.revoked_at {
-                    target.revoke_client(client.id, at).await?;
+                    target.revoke_client(&COPY.grant(client.id), at).await?;
                 }
             }
-            None => target.create_client(&client).await?,
+            None => target.create_client(&COPY.grant(client.clone())).await?,
         }
         report.clients += 1;
     }
-    for service in source.list_services(&Visibility::everything()).await? {
+    for service in source.list_services(&COPY.principal().visibility(None)).await? {
         copy_service(source.as_ref(), target.as_ref(), &service)
             .await
             .with_context(|| format!("copying service {} ({})", service.short_name, service.id))?;
         report.services += 1;
         report.users += service.user_count;
     }
-    for task in source.list_tasks().await? {
+    for task in source.list_tasks(&COPY).await? {
         match target.create_task(&task).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => target.update_task(&task).await?,
+            Err(StoreError::Conflict(_) | StoreError::Taken(_)) => target.update_task(&task).await?,
             Err(other) => return Err(other.into()),
         }
         report.tasks += 1;
@@ -93,7 +108,7 @@ pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>)
 }
 
 async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service) -> anyhow::Result<()> {
-    if target.get_service(service.id).await?.is_none() {
+    if target.get_service(&read(service.id)).await?.is_none() {
         let new = NewService {
             id: service.id,
             short_name: ShortName::parse(&service.short_name).map_err(|e| anyhow::anyhow!(e))?,
@@ -106,7 +121,7 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
             default_domain: service.default_domain.clone(),
             site_locations: service.site_locations.clone(),
         };
-        target.create_service(&new).await?;
+        target.create_service(&COPY.grant(new.clone())).await?;
     }
     let patch = ServicePatch {
         full_name: Some(service.full_name.clone()),
@@ -115,29 +130,37 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
         tenant_id: service.tenant_id,
         default_domain: service.default_domain.clone(),
         app_client_id: service.app_client_id.clone(),
-        app_client_secret_sealed: service.app_client_secret_sealed.clone(),
-        app_client_secret_hint: service.app_client_secret_hint.clone(),
+        secret: match (&service.app_client_secret_sealed, &service.app_client_secret_hint) {
+            (Some(sealed), hint) => SecretChange::Set {
+                sealed: sealed.clone(),
+                hint: hint.clone().unwrap_or_default(),
+            },
+            (None, _) => SecretChange::Keep,
+        },
         secret_expires_at: service.secret_expires_at,
+        reset_sync: false,
     };
-    target.update_service(service.id, &patch).await?;
+    target.update_service(&write(service.id), &patch).await?;
     if service.generation == 0 {
-        target.update_sync_state(service.id, &service.sync).await?;
+        target.update_sync_state(&write(service.id), &service.sync).await?;
         return Ok(());
     }
 
     // Rows keep their ordinals: the source generation is already dense and in identity order.
-    let ticket = target.begin_generation(service.id).await?;
+    let ticket = target.begin_generation(&write(service.id)).await?;
     let mut after = 0;
     let mut copied = 0;
     loop {
-        let rows = source.users_after(service.id, service.generation, after, BATCH).await?;
+        let rows = source
+            .users_after(&read(service.id), service.generation, after, BATCH)
+            .await?;
         let Some(last) = rows.last() else { break };
         after = last.ordinal;
         copied += rows.len() as i64;
         target.append_users(&ticket, &rows).await?;
     }
     if copied != service.user_count {
-        let _ = target.discard_generation(service.id, ticket.generation).await;
+        let _ = target.discard_generation(&write(service.id), ticket.generation).await;
         bail!(
             "read {copied} users but the source serves {}: the source changed during the copy; stop imports and syncs and run again",
             service.user_count
@@ -149,16 +172,18 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
     };
     target.commit_generation(&ticket, &commit).await?;
     if ticket.base_generation > 0 {
-        target.discard_generation(service.id, ticket.base_generation).await?;
+        target
+            .discard_generation(&write(service.id), ticket.base_generation)
+            .await?;
     }
     Ok(())
 }
 
 /// Every copied record is in the target, and each service serves as many users as the source.
 async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> anyhow::Result<()> {
-    for service in source.list_services(&Visibility::everything()).await? {
+    for service in source.list_services(&COPY.principal().visibility(None)).await? {
         let copied = target
-            .get_service(service.id)
+            .get_service(&read(service.id))
             .await?
             .with_context(|| format!("service {} missing in the target", service.id))?;
         ensure!(
@@ -168,11 +193,14 @@ async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> 
             copied.user_count,
             service.user_count
         );
-        let page = target.read_page(service.id, 1, 1).await?.unwrap_or(store::PageSlice {
-            generation: 0,
-            total_records: 0,
-            bodies: Vec::new(),
-        });
+        let page = target
+            .read_page(&read(service.id), 1, 1)
+            .await?
+            .unwrap_or(store::PageSlice {
+                generation: 0,
+                total_records: 0,
+                bodies: Vec::new(),
+            });
         ensure!(
             page.total_records == service.user_count,
             "service {}: served total differs",
@@ -188,7 +216,7 @@ async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> 
         "signing keys missing in the target"
     );
     ensure!(
-        target.list_tasks().await?.len() >= report.tasks,
+        target.list_tasks(&COPY).await?.len() >= report.tasks,
         "tasks missing in the target"
     );
     Ok(())

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
+use domain::access::SystemScope;
+use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, NewService, Role, Scope, ServicePatch, ShortName};
 use store::{GenerationWriter, Store};
 use uuid::Uuid;
@@ -14,15 +16,18 @@ pub const DEMO_CUSTOMER: Uuid = Uuid::from_u128(0x3f2b8c1e_5d4a_4e6b_9c7d_1a2b3c
 pub const DEMO_CHANNEL: i64 = 1;
 pub const DEMO_CLIENT_NAME: &str = "rosterd-demo";
 
+/// The demo sets itself up as rosterd itself.
+const DEMO: SystemScope = SystemScope::new("rosterd demo");
+
 /// Creates (or refreshes) the demo customer and its users, and returns a fresh demo client.
 pub async fn prepare(
     store: &Arc<dyn Store>,
     seal: impl Fn(&[u8]) -> anyhow::Result<Vec<u8>>,
 ) -> anyhow::Result<api::client_admin::CreatedClient> {
-    let customer = CustomerId(DEMO_CUSTOMER);
-    if store.get_service(customer).await?.is_none() {
-        let new = NewService {
-            id: customer,
+    let customer = DEMO.grant(CustomerId(DEMO_CUSTOMER));
+    if store.get_service(&customer.read()).await?.is_none() {
+        let new = DEMO.grant(NewService {
+            id: *customer,
             short_name: ShortName::parse("demo").map_err(|e| anyhow::anyhow!(e))?,
             full_name: "Demo Customer (Contoso)".into(),
             license_type: LicenseType::HostedEssentialsPlus,
@@ -32,17 +37,19 @@ pub async fn prepare(
             tenant_id: Some(domain::samples::DEMO_TENANT),
             default_domain: Some(domain::samples::DEMO_DOMAIN.into()),
             site_locations: Vec::new(),
-        };
+        });
         store.create_service(&new).await.context("creating the demo customer")?;
         let secret = "demo~app-registration-secret";
         let patch = ServicePatch {
             app_client_id: Some("0d3e6a41-2f5c-4b8e-9a71-5c0e8f4d2b19".into()),
-            app_client_secret_sealed: Some(seal(secret.as_bytes())?),
-            app_client_secret_hint: Some(domain::service::secret_hint(secret)),
+            secret: SecretChange::Set {
+                sealed: seal(secret.as_bytes())?,
+                hint: domain::service::secret_hint(secret),
+            },
             secret_expires_at: Some(Utc::now() + chrono::Duration::days(365)),
             ..ServicePatch::default()
         };
-        store.update_service(customer, &patch).await?;
+        store.update_service(&customer, &patch).await?;
     }
 
     let users = domain::samples::demo_users()?;
@@ -51,17 +58,23 @@ pub async fn prepare(
         writer.push(row as u64 + 1, user)?;
     }
     writer
-        .commit(store.as_ref(), customer, None, false)
+        .commit(store.as_ref(), &customer, None, false)
         .await
         .context("loading the demo users")?;
 
     // One live demo client at a time: earlier runs' clients are revoked.
     for old in store.list_clients().await? {
         if old.name == DEMO_CLIENT_NAME && old.revoked_at.is_none() {
-            store.revoke_client(old.id, Utc::now()).await?;
+            store.revoke_client(&DEMO.grant(old.id), Utc::now()).await?;
         }
     }
-    api::client_admin::create_client(store.as_ref(), DEMO_CLIENT_NAME, Role::Admin, Scope::Provider)
-        .await
-        .context("creating the demo client")
+    api::client_admin::create_client(
+        store.as_ref(),
+        &DEMO.principal(),
+        DEMO_CLIENT_NAME,
+        Role::Admin,
+        Scope::Provider,
+    )
+    .await
+    .context("creating the demo client")
 }

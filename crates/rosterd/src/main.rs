@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod copy;
 mod demo;
+mod metrics_listener;
 mod serve;
 mod sync_wiring;
 
@@ -49,7 +50,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.spawn_scheduler();
             }
             let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
-            serve::run(listener, state, Some(engine), shutdown).await
+            let metrics = metrics_listener::spawn(serve.metrics_listen, &state).await?;
+            let served = serve::run(listener, state, Some(engine), shutdown).await;
+            if let Some(metrics) = metrics {
+                metrics.abort();
+            }
+            served
         }
         Command::Demo {
             database,

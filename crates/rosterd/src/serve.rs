@@ -87,6 +87,12 @@ pub fn app_state(
     let config = ApiConfig {
         max_import_bytes: serve.max_import_bytes,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
+        max_concurrent_imports: serve.max_concurrent_imports,
+        metrics_refresh: std::time::Duration::from_secs(serve.metrics_refresh_secs),
+        token_failures: api::token_limit::FailureLimit {
+            burst: serve.token_failure_limit,
+            window: std::time::Duration::from_secs(serve.token_failure_window_secs.max(1)),
+        },
     };
     AppState::new(Arc::clone(&installation.store), keys, config, sync)
 }
@@ -107,7 +113,8 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let app = api::router(state);
-    let served = axum::serve(listener, app)
+    // The peer address is passed on: the token endpoint throttles failures per source address.
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown.wait())
         .await
         .context("serving HTTP");

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use api::{ConnectionCheck, LaunchError, SyncPort};
 use async_trait::async_trait;
+use domain::access::{Authorized, SystemScope, Write};
 use domain::{ClientId, CustomerId};
 use graph::{GraphClient, GraphConfig};
 use store::TaskStatus;
@@ -15,6 +16,8 @@ use sync::{ConnectionOutcome, Engine, StartError, StderrProgress, SyncConfig, Sy
 use crate::cli::{GraphArgs, SyncArgs};
 use crate::serve::Installation;
 
+const SYNC_CLI: SystemScope = SystemScope::new("rosterd sync (command line)");
+
 /// The engine as the API sees it.
 pub struct EnginePort(pub Engine);
 
@@ -22,7 +25,7 @@ pub struct EnginePort(pub Engine);
 impl SyncPort for EnginePort {
     async fn start(
         &self,
-        customer: CustomerId,
+        customer: Authorized<CustomerId, Write>,
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, LaunchError> {
@@ -104,9 +107,11 @@ pub async fn run_once(
     full: bool,
 ) -> anyhow::Result<()> {
     let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    // The command line acts as rosterd itself: it has the database and the key file anyway.
+    let grant = SYNC_CLI.grant(customer);
     let engine = engine(installation, graph, SyncConfig::default())?;
     let runner = engine.clone();
-    let mut sync = tokio::spawn(async move { runner.run_now(customer, full, Some(Arc::new(StderrProgress))).await });
+    let mut sync = tokio::spawn(async move { runner.run_now(grant, full, Some(Arc::new(StderrProgress))).await });
     let finished = tokio::select! {
         finished = &mut sync => finished,
         _ = tokio::signal::ctrl_c() => {

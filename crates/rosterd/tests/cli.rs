@@ -197,6 +197,76 @@ async fn clients_import_and_serve_from_the_command_line() {
     stop(serve);
 }
 
+#[tokio::test]
+async fn cli_clients_name_only_customers_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = "9b0c2a3e-1111-4222-8333-444455556666";
+    let created = rosterd(dir.path())
+        .args([
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--role",
+            "Monitor",
+            "--customer",
+            unknown,
+        ])
+        .output()
+        .unwrap();
+    assert!(!created.status.success(), "a client for a customer that does not exist");
+    assert!(String::from_utf8_lossy(&created.stderr).contains(unknown));
+}
+
+#[tokio::test]
+async fn metrics_need_a_token_except_on_the_metrics_address() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = rosterd(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--no-sync",
+        ])
+        .env("ROSTERD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let (mut main, mut metrics) = (None, None);
+    let mut line = String::new();
+    while main.is_none() || metrics.is_none() {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(rest) = line.split("bound to ").nth(1) {
+            main = Some(format!("http://{}", rest.split_whitespace().next().unwrap()));
+        }
+        if let Some(rest) = line.split("metrics endpoint at ").nth(1) {
+            metrics = Some(rest.split_whitespace().next().unwrap().to_string());
+        }
+    }
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    let (main, metrics) = (main.unwrap(), metrics.unwrap());
+    let http = reqwest::Client::new();
+    let refused = http.get(format!("{main}/metrics")).send().await.unwrap();
+    assert_eq!(refused.status(), 401, "the main address wants a token");
+    let scraped = http.get(&metrics).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("rosterd_services 0"));
+    let other = http.get(metrics.replace("/metrics", "/healthz")).send().await.unwrap();
+    assert_eq!(other.status(), 404, "the metrics address serves metrics only");
+    stop(child);
+}
+
 /// A typo in a Graph or login URL must not send a client secret over the network in clear text.
 #[test]
 fn plain_http_graph_urls_are_refused_unless_loopback() {

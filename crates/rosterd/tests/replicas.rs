@@ -33,7 +33,7 @@ fn replica(dir: &Path, database: &str, fake: &FakeGraph) -> (Child, String) {
 /// Completed scheduled syncs of a customer, oldest first: (start, end).
 async fn completed_syncs(store: &dyn Store, customer: CustomerId) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut runs: Vec<_> = store
-        .list_tasks()
+        .list_tasks(&testkit::connected::TESTKIT)
         .await
         .unwrap()
         .into_iter()
@@ -81,18 +81,23 @@ async fn postgres_two_replicas_share_one_database() {
     }
     let pushed = CustomerId::new_random();
     store
-        .create_service(&NewService {
-            id: pushed,
-            short_name: ShortName::parse("pushed").unwrap(),
-            full_name: "pushed".into(),
-            license_type: LicenseType::HostedEssentialsPlus,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: None,
-            default_domain: None,
-            site_locations: Vec::new(),
-        })
+        .create_service(
+            &testkit::connected::TESTKIT.grant(
+                NewService {
+                    id: pushed,
+                    short_name: ShortName::parse("pushed").unwrap(),
+                    full_name: "pushed".into(),
+                    license_type: LicenseType::HostedEssentialsPlus,
+                    licensed_users_count: None,
+                    channel_id: None,
+                    ovoc_customer_type: None,
+                    tenant_id: None,
+                    default_domain: None,
+                    site_locations: Vec::new(),
+                }
+                .clone(),
+            ),
+        )
         .await
         .unwrap();
 
@@ -162,7 +167,11 @@ async fn postgres_two_replicas_share_one_database() {
                 "synced again after {gap} ms: {runs:?}"
             );
         }
-        let page = store.read_page(*customer, 1, 1).await.unwrap().unwrap();
+        let page = store
+            .read_page(&testkit::connected::read(*customer), 1, 1)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(page.total_records, 150);
     }
 

@@ -33,7 +33,11 @@ fn database(dir: &Path) -> String {
 /// Every served body of the customer.
 async fn served(dir: &Path, customer: CustomerId) -> Vec<String> {
     let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
-    let slice = store.read_page(customer, 1, 10_000).await.unwrap().unwrap();
+    let slice = store
+        .read_page(&testkit::connected::read(customer), 1, 10_000)
+        .await
+        .unwrap()
+        .unwrap();
     store.close().await;
     slice.bodies
 }
@@ -108,8 +112,10 @@ async fn sync_command_syncs_one_customer_with_progress() {
     assert_eq!(summary["report"]["reason"], "a full sync was requested");
     assert_eq!(summary["report"]["committed"], false);
 
-    // A refused secret: non-zero exit, Entra's message, the users stay.
-    let wrong = connect(dir.path(), "wrong", &tenant, "not-it").await;
+    // A refused secret: non-zero exit, Entra's message, the users stay. (Another tenant: a
+    // tenant belongs to one service.)
+    let other = fake.add_generated_tenant(62, 5);
+    let wrong = connect(dir.path(), "wrong", &other, "not-it").await;
     let (output, summary) = sync(dir.path(), &fake, &["--customer", &wrong.to_string()]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
@@ -144,7 +150,11 @@ async fn serve_syncs_connected_customers_by_itself() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let store = store_sqlite::SqliteStore::connect(&database(dir.path())).await.unwrap();
-        let service = store.get_service(customer).await.unwrap().unwrap();
+        let service = store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap();
         store.close().await;
         if service.generation > 0 && service.sync.last_success_at.is_some() {
             assert_eq!(service.user_count, 120);

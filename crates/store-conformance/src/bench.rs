@@ -1,6 +1,7 @@
 //! A write-and-read benchmark shared by the backends' `write_million` examples: timings are
 //! printed, never asserted.
 
+use crate::{grant, r, w};
 use std::time::{Duration, Instant};
 
 use store::{GenerationWriter, Store};
@@ -54,7 +55,7 @@ impl std::fmt::Display for BenchReport {
 /// Writes `users` users through the `GenerationWriter` into a new service, replaces them once
 /// with 1% changed, and times page reads at both ends of the set.
 pub async fn write_users_bench(store: &dyn Store, users: u64) -> Result<BenchReport, Box<dyn std::error::Error>> {
-    let service = store.create_service(&new_service("bench")).await?;
+    let service = store.create_service(&grant(new_service("bench"))).await?;
 
     let started = Instant::now();
     let mut writer = GenerationWriter::new()?;
@@ -66,7 +67,7 @@ pub async fn write_users_bench(store: &dyn Store, users: u64) -> Result<BenchRep
     }
     let push = started.elapsed();
     let started = Instant::now();
-    let first = writer.commit(store, service.id, None, false).await?;
+    let first = writer.commit(store, &w(service.id), None, false).await?;
     let first_commit = started.elapsed();
     if first.total != users as i64 {
         return Err(format!("committed {} users, expected {users}", first.total).into());
@@ -78,7 +79,7 @@ pub async fn write_users_bench(store: &dyn Store, users: u64) -> Result<BenchRep
         let tag = if n % 100 == 0 { "Changed" } else { "Bench" };
         writer.push(n + 1, &user(n, tag))?;
     }
-    let second = writer.commit(store, service.id, None, true).await?;
+    let second = writer.commit(store, &w(service.id), None, true).await?;
     let replace = started.elapsed();
     if second.changed != users.div_ceil(100) as i64 {
         return Err(format!("{} users changed, expected {}", second.changed, users.div_ceil(100)).into());
@@ -88,7 +89,7 @@ pub async fn write_users_bench(store: &dyn Store, users: u64) -> Result<BenchRep
         const READS: u32 = 200;
         let started = Instant::now();
         for _ in 0..READS {
-            let page = store.read_page(service.id, first_ordinal, 100).await?;
+            let page = store.read_page(&r(service.id), first_ordinal, 100).await?;
             if page.map_or(0, |p| p.bodies.len()) == 0 {
                 return Err::<Duration, Box<dyn std::error::Error>>("empty page".into());
             }

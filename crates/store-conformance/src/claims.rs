@@ -1,7 +1,9 @@
 //! Checks of sync work claiming: which services are due, leases, and exclusivity under
 //! concurrent claimers.
 
+use crate::{grant, w};
 use chrono::Duration;
+use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, ServicePatch, SyncState};
 use store::{Store, StoreError};
 use uuid::Uuid;
@@ -11,10 +13,13 @@ use crate::sample::{instant, new_service};
 /// The patch that gives a service a secure connection.
 fn connection() -> ServicePatch {
     ServicePatch {
-        tenant_id: Some(Uuid::from_u128(0x7e7a)),
+        // A tenant belongs to one service.
+        tenant_id: Some(Uuid::new_v4()),
         app_client_id: Some("0b1c2d3e-app".to_string()),
-        app_client_secret_sealed: Some(vec![1, 2, 3]),
-        app_client_secret_hint: Some("abc".to_string()),
+        secret: SecretChange::Set {
+            sealed: vec![1, 2, 3],
+            hint: "abc".to_string(),
+        },
         ..ServicePatch::default()
     }
 }
@@ -28,14 +33,14 @@ async fn service(
 ) -> CustomerId {
     let mut new = new_service(name);
     new.license_type = license;
-    let id = store.create_service(&new).await.unwrap().id;
-    store.update_service(id, &patch).await.unwrap();
+    let id = store.create_service(&grant(new.clone())).await.unwrap().id;
+    store.update_service(&w(id), &patch).await.unwrap();
     if let Some(secs) = next_sync_in {
         let state = SyncState {
             next_sync_at: Some(instant(secs)),
             ..SyncState::default()
         };
-        store.update_sync_state(id, &state).await.unwrap();
+        store.update_sync_state(&w(id), &state).await.unwrap();
     }
     id
 }
@@ -58,7 +63,7 @@ pub async fn claim_and_lease(store: &dyn Store) {
     service(store, "essentials", LicenseType::HostedEssentials, connection(), None).await;
     service(store, "ocess", LicenseType::OcEssentials, connection(), None).await;
     let mut no_secret = connection();
-    no_secret.app_client_secret_sealed = None;
+    no_secret.secret = SecretChange::Keep;
     service(store, "nosecret", pro, no_secret, None).await;
     let mut empty_app = connection();
     empty_app.app_client_id = Some(String::new());
@@ -75,25 +80,25 @@ pub async fn claim_and_lease(store: &dyn Store) {
     assert_eq!(store.claim_due_sync(now, "w2", lease).await.unwrap(), None);
 
     // A live lease blocks other owners, not its own; an expired one blocks nobody.
-    assert!(!store.lease_sync(never, now, "w2", lease).await.unwrap());
+    assert!(!store.lease_sync(&w(never), now, "w2", lease).await.unwrap());
     assert!(store
-        .lease_sync(never, now, "w1", lease + Duration::minutes(1))
+        .lease_sync(&w(never), now, "w1", lease + Duration::minutes(1))
         .await
         .unwrap());
     assert!(
-        store.lease_sync(later, now, "w3", lease).await.unwrap(),
+        store.lease_sync(&w(later), now, "w3", lease).await.unwrap(),
         "on-demand lease of a service not due"
     );
-    assert!(!store.lease_sync(later, now, "w2", lease).await.unwrap());
+    assert!(!store.lease_sync(&w(later), now, "w2", lease).await.unwrap());
 
     // Releasing by a stranger does nothing; by the owner frees the service.
-    store.release_sync(later, "w2").await.unwrap();
-    assert!(!store.lease_sync(later, now, "w2", lease).await.unwrap());
-    store.release_sync(later, "w3").await.unwrap();
-    assert!(store.lease_sync(later, now, "w2", lease).await.unwrap());
-    store.release_sync(later, "w2").await.unwrap();
+    store.release_sync(&w(later), "w2").await.unwrap();
+    assert!(!store.lease_sync(&w(later), now, "w2", lease).await.unwrap());
+    store.release_sync(&w(later), "w3").await.unwrap();
+    assert!(store.lease_sync(&w(later), now, "w2", lease).await.unwrap());
+    store.release_sync(&w(later), "w2").await.unwrap();
 
-    store.release_sync(overdue, "w1").await.unwrap();
+    store.release_sync(&w(overdue), "w1").await.unwrap();
     assert_eq!(store.claim_due_sync(now, "w4", lease).await.unwrap(), Some(overdue));
 
     // Two hours on every lease has expired and every connected service is due.
@@ -112,15 +117,15 @@ pub async fn claim_and_lease(store: &dyn Store) {
     // A lease is live through its last instant and free one microsecond later.
     let edge = much_later + Duration::minutes(5);
     let next = edge + Duration::minutes(5);
-    assert!(!store.lease_sync(later, edge, "w6", next).await.unwrap());
+    assert!(!store.lease_sync(&w(later), edge, "w6", next).await.unwrap());
     assert!(store
-        .lease_sync(later, edge + Duration::microseconds(1), "w6", next)
+        .lease_sync(&w(later), edge + Duration::microseconds(1), "w6", next)
         .await
         .unwrap());
 
-    let missing = store.lease_sync(CustomerId::new_random(), now, "w1", lease).await;
+    let missing = store.lease_sync(&w(CustomerId::new_random()), now, "w1", lease).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
-    store.release_sync(CustomerId::new_random(), "w1").await.unwrap();
+    store.release_sync(&w(CustomerId::new_random()), "w1").await.unwrap();
 }
 
 pub async fn concurrent_claims_are_exclusive(store: &dyn Store) {

@@ -1,6 +1,7 @@
 //! The atomicity check: readers paging while a writer keeps replacing the set must only ever see
 //! one whole generation per page.
 
+use crate::{grant, r};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use domain::EndUser;
@@ -30,7 +31,7 @@ fn round_of(body: &str) -> u64 {
 }
 
 pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
-    let service = store.create_service(&new_service("busy")).await.unwrap();
+    let service = store.create_service(&grant(new_service("busy"))).await.unwrap();
     replace_users(store, service.id, &round_users(0), None, false)
         .await
         .unwrap();
@@ -46,16 +47,16 @@ pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
         }
         done.store(true, Ordering::SeqCst);
     };
-    let reader = |r: usize| {
+    let reader = |nth: usize| {
         let (done, reads) = (&done, &reads);
         async move {
             let mut last_generation = 0;
-            let mut step = r as i64;
+            let mut step = nth as i64;
             loop {
                 let finished = done.load(Ordering::SeqCst);
                 step += 1;
                 let first = 1 + (step * 37) % 300;
-                let slice = store.read_page(service.id, first, PAGE).await.unwrap().unwrap();
+                let slice = store.read_page(&r(service.id), first, PAGE).await.unwrap().unwrap();
                 assert!(slice.generation >= last_generation, "generations never go back");
                 last_generation = slice.generation;
                 let rounds: Vec<u64> = slice.bodies.iter().map(|b| round_of(b)).collect();
@@ -79,7 +80,7 @@ pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
     tokio::join!(writer, readers);
 
     assert!(reads.load(Ordering::SeqCst) >= READERS);
-    let last = store.read_page(service.id, 1, 1_000).await.unwrap().unwrap();
+    let last = store.read_page(&r(service.id), 1, 1_000).await.unwrap().unwrap();
     assert_eq!(last.total_records, size(ROUNDS) as i64);
     assert!(last.bodies.iter().all(|b| round_of(b) == ROUNDS));
 }

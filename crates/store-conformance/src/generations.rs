@@ -1,6 +1,7 @@
 //! Checks of the end-user generations: the writer end to end, page windows, compare-and-set
 //! commits, discarding, keyset scans.
 
+use crate::{grant, r, w};
 use domain::{CustomerId, EndUser};
 use store::{
     GenerationCommit, GenerationTicket, GenerationWriter, PageSlice, ReplaceOutcome, Store, StoreError, UserRow,
@@ -26,7 +27,7 @@ fn users(range: std::ops::Range<u64>, tag: &str) -> Vec<EndUser> {
 
 async fn page(store: &dyn Store, id: CustomerId, first: i64, limit: i64) -> PageSlice {
     store
-        .read_page(id, first, limit)
+        .read_page(&r(id), first, limit)
         .await
         .unwrap()
         .expect("service exists")
@@ -37,13 +38,13 @@ fn counts(o: &ReplaceOutcome) -> (i64, i64, i64, i64, i64) {
 }
 
 pub async fn generation_replace_and_diff(store: &dyn Store) {
-    let service = store.create_service(&new_service("gens")).await.unwrap();
+    let service = store.create_service(&grant(new_service("gens"))).await.unwrap();
     let first = users(0..30, "Sales");
     let outcome = replace_users(store, service.id, &first, None, false).await.unwrap();
     assert!(outcome.committed);
     assert_eq!(counts(&outcome), (30, 30, 0, 0, 0));
     assert!(outcome.generation > 0);
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!((stored.generation, stored.user_count), (outcome.generation, 30));
 
     let slice = page(store, service.id, 1, 100).await;
@@ -67,16 +68,16 @@ pub async fn generation_replace_and_diff(store: &dyn Store) {
 
     // The replaced generation is gone; the new one is intact and in identity order.
     assert!(store
-        .fingerprints(service.id, outcome.generation)
+        .fingerprints(&r(service.id), outcome.generation)
         .await
         .unwrap()
         .is_empty());
     assert!(store
-        .users_after(service.id, outcome.generation, 0, 100)
+        .users_after(&r(service.id), outcome.generation, 0, 100)
         .await
         .unwrap()
         .is_empty());
-    let prints = store.fingerprints(service.id, again.generation).await.unwrap();
+    let prints = store.fingerprints(&r(service.id), again.generation).await.unwrap();
     let mut expected: Vec<(Uuid, i64)> = second
         .iter()
         .map(|u| (u.identity, EndUser::fingerprint_of(&u.render_json())))
@@ -93,13 +94,16 @@ pub async fn generation_replace_and_diff(store: &dyn Store) {
     let slice = page(store, service.id, 1, 10).await;
     assert_eq!((slice.generation, slice.total_records), (emptied.generation, 0));
     assert!(slice.bodies.is_empty());
-    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().user_count, 0);
+    assert_eq!(store.get_service(&r(service.id)).await.unwrap().unwrap().user_count, 0);
 }
 
 pub async fn read_page_windows(store: &dyn Store) {
-    assert_eq!(store.read_page(CustomerId::new_random(), 1, 10).await.unwrap(), None);
+    assert_eq!(
+        store.read_page(&r(CustomerId::new_random()), 1, 10).await.unwrap(),
+        None
+    );
 
-    let service = store.create_service(&new_service("pages")).await.unwrap();
+    let service = store.create_service(&grant(new_service("pages"))).await.unwrap();
     let empty = page(store, service.id, 1, 10).await;
     assert_eq!(
         empty,
@@ -132,7 +136,7 @@ pub async fn read_page_windows(store: &dyn Store) {
 }
 
 pub async fn bodies_roundtrip_exactly(store: &dyn Store) {
-    let service = store.create_service(&new_service("bytes")).await.unwrap();
+    let service = store.create_service(&grant(new_service("bytes"))).await.unwrap();
     let mut odd = vec![
         user(1, "Ünïcödé — 日本語 🚀"),
         user(2, "quote \" backslash \\ tab \t newline \n"),
@@ -156,7 +160,7 @@ pub async fn bodies_roundtrip_exactly(store: &dyn Store) {
 }
 
 pub async fn duplicate_identity_leaves_data_unchanged(store: &dyn Store) {
-    let service = store.create_service(&new_service("dupes")).await.unwrap();
+    let service = store.create_service(&grant(new_service("dupes"))).await.unwrap();
     let original = users(0..10, "Sales");
     let committed = replace_users(store, service.id, &original, None, false).await.unwrap();
     let before = page(store, service.id, 1, 100).await;
@@ -177,12 +181,12 @@ pub async fn duplicate_identity_leaves_data_unchanged(store: &dyn Store) {
         other => panic!("expected DuplicateIdentity, got {other}"),
     }
     assert_eq!(page(store, service.id, 1, 100).await, before);
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!((stored.generation, stored.user_count), (committed.generation, 10));
 }
 
 pub async fn skip_if_unchanged(store: &dyn Store) {
-    let service = store.create_service(&new_service("skipper")).await.unwrap();
+    let service = store.create_service(&grant(new_service("skipper"))).await.unwrap();
     let list = users(0..10, "Ops");
     // The very first set always commits, even when empty of differences to "nothing".
     let first = replace_users(store, service.id, &list, None, true).await.unwrap();
@@ -198,7 +202,7 @@ pub async fn skip_if_unchanged(store: &dyn Store) {
     assert!(!skipped.committed);
     assert_eq!(skipped.generation, first.generation);
     assert_eq!(counts(&skipped), (10, 0, 0, 0, 10));
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!(stored.generation, first.generation);
     assert_eq!(
         stored.sync, state,
@@ -210,7 +214,7 @@ pub async fn skip_if_unchanged(store: &dyn Store) {
     assert!(forced.committed);
     assert!(forced.generation > first.generation);
     assert_eq!(counts(&forced), (10, 0, 0, 0, 10));
-    assert_eq!(store.get_service(service.id).await.unwrap().unwrap().sync, state);
+    assert_eq!(store.get_service(&r(service.id)).await.unwrap().unwrap().sync, state);
 
     // A real difference commits despite skip_if_unchanged.
     let mut changed = list.clone();
@@ -241,9 +245,9 @@ fn rows_for(list: &[EndUser]) -> Vec<UserRow> {
 }
 
 pub async fn commit_conflict(store: &dyn Store) {
-    let service = store.create_service(&new_service("racers")).await.unwrap();
-    let a = store.begin_generation(service.id).await.unwrap();
-    let b = store.begin_generation(service.id).await.unwrap();
+    let service = store.create_service(&grant(new_service("racers"))).await.unwrap();
+    let a = store.begin_generation(&w(service.id)).await.unwrap();
+    let b = store.begin_generation(&w(service.id)).await.unwrap();
     assert_eq!((a.base_generation, b.base_generation), (0, 0));
     assert!(b.generation > a.generation && a.generation > 0);
 
@@ -272,7 +276,7 @@ pub async fn commit_conflict(store: &dyn Store) {
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
 
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!((stored.generation, stored.user_count), (a.generation, 5));
     assert_eq!(
         stored.sync,
@@ -281,18 +285,18 @@ pub async fn commit_conflict(store: &dyn Store) {
     );
     let slice = page(store, service.id, 1, 100).await;
     assert_eq!(slice.bodies, rows_a.iter().map(|r| r.body.clone()).collect::<Vec<_>>());
-    store.discard_generation(service.id, b.generation).await.unwrap();
+    store.discard_generation(&w(service.id), b.generation).await.unwrap();
     assert!(store
-        .users_after(service.id, b.generation, 0, 100)
+        .users_after(&r(service.id), b.generation, 0, 100)
         .await
         .unwrap()
         .is_empty());
 
     let nobody = CustomerId::new_random();
-    let missing = store.begin_generation(nobody).await;
+    let missing = store.begin_generation(&w(nobody)).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
     let ghost = GenerationTicket {
-        customer: nobody,
+        customer: w(nobody),
         base_generation: 0,
         generation: 1,
     };
@@ -301,12 +305,12 @@ pub async fn commit_conflict(store: &dyn Store) {
 }
 
 pub async fn commit_applies_sync_state(store: &dyn Store) {
-    let service = store.create_service(&new_service("synced")).await.unwrap();
+    let service = store.create_service(&grant(new_service("synced"))).await.unwrap();
     let state = busy_sync_state(120);
     let outcome = replace_users(store, service.id, &users(0..3, "X"), Some(state.clone()), false)
         .await
         .unwrap();
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!(stored.sync, state);
     assert_eq!((stored.generation, stored.user_count), (outcome.generation, 3));
 
@@ -314,22 +318,22 @@ pub async fn commit_applies_sync_state(store: &dyn Store) {
     replace_users(store, service.id, &users(0..4, "X"), None, false)
         .await
         .unwrap();
-    let stored = store.get_service(service.id).await.unwrap().unwrap();
+    let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
     assert_eq!(stored.sync, state);
     assert_eq!(stored.user_count, 4);
 }
 
 pub async fn begin_generation_numbers_grow(store: &dyn Store) {
-    let service = store.create_service(&new_service("counter")).await.unwrap();
+    let service = store.create_service(&grant(new_service("counter"))).await.unwrap();
     let mut last = 0;
     for _ in 0..3 {
-        let ticket = store.begin_generation(service.id).await.unwrap();
-        assert_eq!(ticket.customer, service.id);
+        let ticket = store.begin_generation(&w(service.id)).await.unwrap();
+        assert_eq!(*ticket.customer, service.id);
         assert_eq!(ticket.base_generation, 0);
         assert!(ticket.generation > last);
         last = ticket.generation;
     }
-    let ticket = store.begin_generation(service.id).await.unwrap();
+    let ticket = store.begin_generation(&w(service.id)).await.unwrap();
     let rows = rows_for(&users(0..2, "N"));
     store.append_users(&ticket, &rows).await.unwrap();
     store
@@ -342,73 +346,76 @@ pub async fn begin_generation_numbers_grow(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let next = store.begin_generation(service.id).await.unwrap();
+    let next = store.begin_generation(&w(service.id)).await.unwrap();
     assert_eq!(next.base_generation, ticket.generation);
     assert!(next.generation > ticket.generation);
     assert_eq!(
-        store.get_service(service.id).await.unwrap().unwrap().generation,
+        store.get_service(&r(service.id)).await.unwrap().unwrap().generation,
         ticket.generation
     );
     // Tickets of one service do not affect another.
-    let other = store.create_service(&new_service("counter2")).await.unwrap();
-    assert_eq!(store.begin_generation(other.id).await.unwrap().base_generation, 0);
+    let other = store.create_service(&grant(new_service("counter2"))).await.unwrap();
+    assert_eq!(store.begin_generation(&w(other.id)).await.unwrap().base_generation, 0);
 }
 
 pub async fn discard_refuses_served(store: &dyn Store) {
-    let service = store.create_service(&new_service("keeper")).await.unwrap();
+    let service = store.create_service(&grant(new_service("keeper"))).await.unwrap();
     let list = users(0..8, "Keep");
     let served = replace_users(store, service.id, &list, None, false).await.unwrap();
-    let refused = store.discard_generation(service.id, served.generation).await;
+    let refused = store.discard_generation(&w(service.id), served.generation).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(page(store, service.id, 1, 100).await.bodies, rendered_in_order(&list));
 
     // An abandoned ticket's rows can be discarded.
-    let abandoned = store.begin_generation(service.id).await.unwrap();
+    let abandoned = store.begin_generation(&w(service.id)).await.unwrap();
     store
         .append_users(&abandoned, &rows_for(&users(50..60, "Gone")))
         .await
         .unwrap();
     assert_eq!(
         store
-            .users_after(service.id, abandoned.generation, 0, 100)
+            .users_after(&r(service.id), abandoned.generation, 0, 100)
             .await
             .unwrap()
             .len(),
         10
     );
     store
-        .discard_generation(service.id, abandoned.generation)
+        .discard_generation(&w(service.id), abandoned.generation)
         .await
         .unwrap();
     assert!(store
-        .users_after(service.id, abandoned.generation, 0, 100)
+        .users_after(&r(service.id), abandoned.generation, 0, 100)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 8);
 
     // Discarding a generation that has no rows is fine; an unknown service is not.
-    store.discard_generation(service.id, 9_999).await.unwrap();
-    let missing = store.discard_generation(CustomerId::new_random(), 1).await;
+    store.discard_generation(&w(service.id), 9_999).await.unwrap();
+    let missing = store.discard_generation(&w(CustomerId::new_random()), 1).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 
     // After a replacement the old generation is discardable (the writer already did it).
     let next = replace_users(store, service.id, &users(0..3, "New"), None, false)
         .await
         .unwrap();
-    store.discard_generation(service.id, served.generation).await.unwrap();
+    store
+        .discard_generation(&w(service.id), served.generation)
+        .await
+        .unwrap();
     assert!(store
-        .users_after(service.id, served.generation, 0, 100)
+        .users_after(&r(service.id), served.generation, 0, 100)
         .await
         .unwrap()
         .is_empty());
-    let refused = store.discard_generation(service.id, next.generation).await;
+    let refused = store.discard_generation(&w(service.id), next.generation).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 3);
 }
 
 pub async fn users_after_keyset(store: &dyn Store) {
-    let service = store.create_service(&new_service("keyset")).await.unwrap();
+    let service = store.create_service(&grant(new_service("keyset"))).await.unwrap();
     let list = users(0..50, "Keyset");
     let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
     let expected = rows_for(&list);
@@ -417,7 +424,7 @@ pub async fn users_after_keyset(store: &dyn Store) {
     let mut after = 0;
     loop {
         let rows = store
-            .users_after(service.id, outcome.generation, after, 7)
+            .users_after(&r(service.id), outcome.generation, after, 7)
             .await
             .unwrap();
         assert!(rows.len() <= 7);
@@ -427,17 +434,20 @@ pub async fn users_after_keyset(store: &dyn Store) {
     }
     assert_eq!(collected, expected);
     assert!(store
-        .users_after(service.id, outcome.generation, 0, 0)
+        .users_after(&r(service.id), outcome.generation, 0, 0)
         .await
         .unwrap()
         .is_empty());
     assert!(store
-        .users_after(service.id, outcome.generation, 50, 10)
+        .users_after(&r(service.id), outcome.generation, 50, 10)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        store.users_after(service.id, outcome.generation, 48, 10).await.unwrap(),
+        store
+            .users_after(&r(service.id), outcome.generation, 48, 10)
+            .await
+            .unwrap(),
         expected[48..].to_vec()
     );
 }
@@ -445,7 +455,7 @@ pub async fn users_after_keyset(store: &dyn Store) {
 pub async fn large_generation_pages(store: &dyn Store) {
     // More rows than one writer batch and than one SQLite statement, so batching seams show.
     const N: u64 = 5_003;
-    let service = store.create_service(&new_service("large")).await.unwrap();
+    let service = store.create_service(&grant(new_service("large"))).await.unwrap();
     let list = users(0..N, "Bulk");
     let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
     assert_eq!(counts(&outcome), (N as i64, N as i64, 0, 0, 0));
@@ -465,7 +475,7 @@ pub async fn large_generation_pages(store: &dyn Store) {
         assert_eq!(slice.total_records, N as i64);
         assert_eq!(slice.bodies, all[start..end].to_vec(), "page {first}+{limit}");
     }
-    let prints = store.fingerprints(service.id, outcome.generation).await.unwrap();
+    let prints = store.fingerprints(&r(service.id), outcome.generation).await.unwrap();
     assert_eq!(prints.len(), N as usize);
     assert!(prints.windows(2).all(|w| w[0].identity < w[1].identity));
 
@@ -484,7 +494,7 @@ pub async fn large_generation_pages(store: &dyn Store) {
 pub async fn user_sources_roundtrip(store: &dyn Store) {
     // More rows than a writer batch and than one SQLite INSERT, so batching seams show.
     const N: u64 = 2_503;
-    let service = store.create_service(&new_service("sources")).await.unwrap();
+    let service = store.create_service(&grant(new_service("sources"))).await.unwrap();
     let list = users(0..N, "Synced");
     let source_of = |u: &EndUser, tag: &str| -> Option<String> {
         matches!(u.identity.as_u128() % 3, 1 | 2)
@@ -497,7 +507,7 @@ pub async fn user_sources_roundtrip(store: &dyn Store) {
                 .push_with_source(i as u64 + 1, u, source_of(u, tag).as_deref())
                 .unwrap();
         }
-        writer.commit(store, service.id, None, skip).await.unwrap()
+        writer.commit(store, &w(service.id), None, skip).await.unwrap()
     };
     let first = write(list.clone(), "v1", false).await;
     assert_eq!(counts(&first), (N as i64, N as i64, 0, 0, 0));
@@ -537,8 +547,8 @@ pub async fn user_sources_roundtrip(store: &dyn Store) {
     );
 
     // Rows read with users_after and appended elsewhere keep their sources (rosterd copy).
-    let other = store.create_service(&new_service("sourcecopy")).await.unwrap();
-    let ticket = store.begin_generation(other.id).await.unwrap();
+    let other = store.create_service(&grant(new_service("sourcecopy"))).await.unwrap();
+    let ticket = store.begin_generation(&w(other.id)).await.unwrap();
     store.append_users(&ticket, &stored).await.unwrap();
     store
         .commit_generation(
@@ -560,7 +570,7 @@ pub async fn user_sources_roundtrip(store: &dyn Store) {
     let mut moved = target.clone();
     moved.department = Some("Replayed".to_string());
     writer.push_with_source(2, &moved, Some("second")).unwrap();
-    let replayed = writer.commit(store, other.id, None, false).await.unwrap();
+    let replayed = writer.commit(store, &w(other.id), None, false).await.unwrap();
     assert_eq!(replayed.total, 1);
     let rows = all_rows(store, other.id, replayed.generation).await;
     assert_eq!(
@@ -572,12 +582,12 @@ pub async fn user_sources_roundtrip(store: &dyn Store) {
     let mut writer = GenerationWriter::new().unwrap();
     writer.expect_base_generation(ticket.generation);
     writer.push_with_source(1, &target, Some("stale")).unwrap();
-    let stale = writer.commit(store, other.id, None, false).await;
+    let stale = writer.commit(store, &w(other.id), None, false).await;
     assert!(
         matches!(stale, Err(WriteError::Store(StoreError::Conflict(_)))),
         "{stale:?}"
     );
-    let served = store.get_service(other.id).await.unwrap().unwrap();
+    let served = store.get_service(&r(other.id)).await.unwrap().unwrap();
     assert_eq!(served.generation, replayed.generation);
 }
 
@@ -585,7 +595,7 @@ async fn all_rows(store: &dyn Store, id: CustomerId, generation: i64) -> Vec<Use
     let mut rows = Vec::new();
     loop {
         let after = rows.last().map_or(0, |r: &UserRow| r.ordinal);
-        let batch = store.users_after(id, generation, after, 1_000).await.unwrap();
+        let batch = store.users_after(&r(id), generation, after, 1_000).await.unwrap();
         if batch.is_empty() {
             return rows;
         }
@@ -595,23 +605,23 @@ async fn all_rows(store: &dyn Store, id: CustomerId, generation: i64) -> Vec<Use
 
 /// Rows of a writer that died before committing are reclaimed by the next successful commit.
 pub async fn abandoned_generations_are_reclaimed(store: &dyn Store) {
-    let service = store.create_service(&new_service("reclaim")).await.unwrap();
+    let service = store.create_service(&grant(new_service("reclaim"))).await.unwrap();
     let first = replace_users(store, service.id, &users(0..5, "One"), None, false)
         .await
         .unwrap();
     assert_eq!(
-        store.stored_generations(service.id).await.unwrap(),
+        store.stored_generations(&r(service.id)).await.unwrap(),
         vec![first.generation]
     );
 
     // A writer takes a ticket, writes rows and dies.
-    let dead = store.begin_generation(service.id).await.unwrap();
+    let dead = store.begin_generation(&w(service.id)).await.unwrap();
     store
         .append_users(&dead, &rows_for(&users(10..20, "Dead")))
         .await
         .unwrap();
     assert_eq!(
-        store.stored_generations(service.id).await.unwrap(),
+        store.stored_generations(&r(service.id)).await.unwrap(),
         vec![first.generation, dead.generation]
     );
 
@@ -619,7 +629,7 @@ pub async fn abandoned_generations_are_reclaimed(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.stored_generations(service.id).await.unwrap(),
+        store.stored_generations(&r(service.id)).await.unwrap(),
         vec![next.generation]
     );
     assert_eq!(page(store, service.id, 1, 100).await.bodies.len(), 7);

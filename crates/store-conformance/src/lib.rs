@@ -38,9 +38,30 @@ pub use records::{
 pub use sample::{micros_now, new_service, replace_users, user};
 pub use services::{
     list_services_visibility, ping_and_backend, services_crud, short_name_conflicts, sync_state_roundtrip,
+    tenant_belongs_to_one_service,
 };
 
+use domain::access::{Authorized, Read, SystemScope, Write};
+use domain::CustomerId;
 use store::Store;
+
+/// The suite acts as rosterd itself: every check below is about storage, not authorization.
+pub const SYSTEM: SystemScope = SystemScope::new("store conformance");
+
+/// Read access to a customer, under [`SYSTEM`].
+pub fn r(customer: CustomerId) -> Authorized<CustomerId, Read> {
+    SYSTEM.grant(customer).read()
+}
+
+/// Write access to a customer, under [`SYSTEM`].
+pub fn w(customer: CustomerId) -> Authorized<CustomerId, Write> {
+    SYSTEM.grant(customer)
+}
+
+/// Anything (a new service, a new client), authorized under [`SYSTEM`].
+pub fn grant<T>(value: T) -> Authorized<T, Write> {
+    SYSTEM.grant(value)
+}
 
 /// A store under test, plus whatever must outlive it (the temporary directory of a SQLite file).
 pub struct Fixture {
@@ -93,6 +114,7 @@ macro_rules! __conformance_checks {
             ping_and_backend,
             services_crud,
             short_name_conflicts,
+            tenant_belongs_to_one_service,
             list_services_visibility,
             sync_state_roundtrip,
             generation_replace_and_diff,

@@ -1,5 +1,6 @@
 //! Checks of the provider-level records: API clients, signing keys, tasks and audit events.
 
+use crate::grant;
 use chrono::Duration;
 use domain::access::Scope;
 use domain::{ClientId, CustomerId, Role};
@@ -33,7 +34,7 @@ pub async fn clients_and_revocation(store: &dyn Store) {
     );
     // Inserted out of creation order; listed in it.
     for c in [&watcher, &admin, &reseller] {
-        store.create_client(c).await.unwrap();
+        store.create_client(&grant(c.clone())).await.unwrap();
     }
     assert_eq!(
         store.list_clients().await.unwrap(),
@@ -42,11 +43,14 @@ pub async fn clients_and_revocation(store: &dyn Store) {
     assert_eq!(store.get_client(reseller.id).await.unwrap(), Some(reseller.clone()));
     assert_eq!(store.get_client(ClientId::new_random()).await.unwrap(), None);
 
-    let duplicate = store.create_client(&admin).await;
-    assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
+    let duplicate = store.create_client(&grant(admin.clone())).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Taken(store::Taken::ClientId))),
+        "{duplicate:?}"
+    );
 
     let at = instant(100);
-    store.revoke_client(reseller.id, at).await.unwrap();
+    store.revoke_client(&grant(reseller.id), at).await.unwrap();
     let revoked = store.get_client(reseller.id).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(at));
     assert_eq!(
@@ -57,14 +61,17 @@ pub async fn clients_and_revocation(store: &dyn Store) {
         reseller
     );
     // Revoking again keeps the first time.
-    store.revoke_client(reseller.id, at + Duration::hours(1)).await.unwrap();
+    store
+        .revoke_client(&grant(reseller.id), at + Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(
         store.get_client(reseller.id).await.unwrap().unwrap().revoked_at,
         Some(at)
     );
     assert_eq!(store.get_client(admin.id).await.unwrap().unwrap().revoked_at, None);
 
-    let missing = store.revoke_client(ClientId::new_random(), at).await;
+    let missing = store.revoke_client(&grant(ClientId::new_random()), at).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 }
 
@@ -96,7 +103,7 @@ pub async fn signing_keys_idempotent(store: &dyn Store) {
 }
 
 pub async fn tasks_roundtrip(store: &dyn Store) {
-    let service = store.create_service(&new_service("tasker")).await.unwrap();
+    let service = store.create_service(&grant(new_service("tasker"))).await.unwrap();
     let output = serde_json::json!({
         "zeta": 1,
         "alpha": {"nested": [1, 2.5, "three", null, true]},
@@ -118,7 +125,12 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
         cancellation_requested: false,
     };
     store.create_task(&task).await.unwrap();
-    let stored = store.get_task(&task.id).await.unwrap().unwrap();
+    let stored = store
+        .get_task(&task.id)
+        .await
+        .unwrap()
+        .map(|t| crate::SYSTEM.open(t))
+        .unwrap();
     assert_eq!(stored, task);
     // Key order of the output survives, so the API renders it the same on every backend.
     assert_eq!(
@@ -139,7 +151,10 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
     task.completed_at = Some(task.created_at + Duration::milliseconds(1500));
     task.cancellation_requested = true;
     store.update_task(&task).await.unwrap();
-    assert_eq!(store.get_task(&task.id).await.unwrap(), Some(task.clone()));
+    assert_eq!(
+        store.get_task(&task.id).await.unwrap().map(|t| crate::SYSTEM.open(t)),
+        Some(task.clone())
+    );
 
     let orphan = TaskRecord {
         id: "no-customer".to_string(),
@@ -151,12 +166,22 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
         ..task.clone()
     };
     store.create_task(&orphan).await.unwrap();
-    assert_eq!(store.get_task("no-customer").await.unwrap(), Some(orphan.clone()));
-    let all = store.list_tasks().await.unwrap();
+    assert_eq!(
+        store
+            .get_task("no-customer")
+            .await
+            .unwrap()
+            .map(|t| crate::SYSTEM.open(t)),
+        Some(orphan.clone())
+    );
+    let all = store.list_tasks(&crate::SYSTEM).await.unwrap();
     assert_eq!(all.len(), 2);
     assert!(all.contains(&task) && all.contains(&orphan), "{all:?}");
 
-    assert_eq!(store.get_task("unknown").await.unwrap(), None);
+    assert_eq!(
+        store.get_task("unknown").await.unwrap().map(|t| crate::SYSTEM.open(t)),
+        None
+    );
     let ghost = TaskRecord {
         id: "unknown".to_string(),
         ..task
@@ -166,7 +191,7 @@ pub async fn tasks_roundtrip(store: &dyn Store) {
 }
 
 pub async fn audit_events_recorded(store: &dyn Store) {
-    let service = store.create_service(&new_service("audited")).await.unwrap();
+    let service = store.create_service(&grant(new_service("audited"))).await.unwrap();
     let events = [
         AuditEvent {
             at: micros_now(),
@@ -183,7 +208,7 @@ pub async fn audit_events_recorded(store: &dyn Store) {
             detail: String::new(),
         },
     ];
-    assert_eq!(store.list_audit_events().await.unwrap(), vec![]);
+    assert_eq!(store.list_audit_events(&crate::SYSTEM).await.unwrap(), vec![]);
     for event in &events {
         store.record_audit(event).await.unwrap();
     }
@@ -198,7 +223,7 @@ pub async fn audit_events_recorded(store: &dyn Store) {
     };
     store.record_audit(&earlier).await.unwrap();
     assert_eq!(
-        store.list_audit_events().await.unwrap(),
+        store.list_audit_events(&crate::SYSTEM).await.unwrap(),
         vec![events[0].clone(), events[1].clone(), events[0].clone(), earlier]
     );
 }
@@ -235,7 +260,13 @@ pub async fn prune_tasks_by_age(store: &dyn Store) {
     }
     let pruned = store.prune_tasks("user_sync", now - Duration::days(7)).await.unwrap();
     assert_eq!(pruned, 2);
-    let mut left: Vec<String> = store.list_tasks().await.unwrap().into_iter().map(|t| t.id).collect();
+    let mut left: Vec<String> = store
+        .list_tasks(&crate::SYSTEM)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     left.sort();
     assert_eq!(left, vec!["old-other", "recent-sync", "running-sync"]);
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Sample data for the checks: services, users and the writer round trip.
 
+use crate::w;
 use chrono::{DateTime, Utc};
 use domain::SyncState;
 use domain::{CustomerId, EndUser, LicenseType, NewService, ShortName};
@@ -75,7 +76,7 @@ pub async fn replace_users(
     for (i, u) in users.iter().enumerate() {
         writer.push(i as u64 + 1, u)?;
     }
-    writer.commit(store, customer, sync, skip_if_unchanged).await
+    writer.commit(store, &w(customer), sync, skip_if_unchanged).await
 }
 
 /// Users sorted by identity, rendered as the store must serve them.

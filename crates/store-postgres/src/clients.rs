@@ -1,9 +1,10 @@
 //! API clients (secrets stored only as hashes) and JWT signing keys.
 
 use chrono::{DateTime, Utc};
+use domain::access::{Authorized, Write};
 use domain::{ClientId, Role};
 use sqlx::postgres::PgRow;
-use store::{ApiClientRecord, SigningKeyRecord, StoreError, StoreResult};
+use store::{ApiClientRecord, SigningKeyRecord, StoreError, StoreResult, Taken};
 
 use crate::codec::{from_json, get, to_json};
 use crate::connect::PgStore;
@@ -38,7 +39,7 @@ fn key_from_row(row: &PgRow) -> StoreResult<SigningKeyRecord> {
 }
 
 impl PgStore {
-    pub(crate) async fn create_client_impl(&self, client: &ApiClientRecord) -> StoreResult<()> {
+    pub(crate) async fn create_client_impl(&self, client: &Authorized<ApiClientRecord, Write>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_clients (id, name, role, scope, secret_hash, created_at, revoked_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -54,7 +55,7 @@ impl PgStore {
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                StoreError::Conflict(format!("client id {} is already in use", client.id))
+                StoreError::Taken(Taken::ClientId)
             } else {
                 db_error(e)
             }

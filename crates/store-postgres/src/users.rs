@@ -54,7 +54,8 @@ impl PgStore {
         }))
     }
 
-    pub(crate) async fn begin_generation_impl(&self, id: CustomerId) -> StoreResult<GenerationTicket> {
+    /// Reserves a generation: (the served one, the new one).
+    pub(crate) async fn begin_generation_impl(&self, id: CustomerId) -> StoreResult<(i64, i64)> {
         let row = sqlx::query(
             "UPDATE services SET next_generation = GREATEST(next_generation, generation) + 1 \
              WHERE id = $1 RETURNING generation, next_generation",
@@ -64,11 +65,7 @@ impl PgStore {
         .await
         .map_err(db_error)?
         .ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
-        Ok(GenerationTicket {
-            customer: id,
-            base_generation: get(&row, "generation")?,
-            generation: get(&row, "next_generation")?,
-        })
+        Ok((get(&row, "generation")?, get(&row, "next_generation")?))
     }
 
     pub(crate) async fn fingerprints_impl(&self, id: CustomerId, generation: i64) -> StoreResult<Vec<UserFingerprint>> {
@@ -184,12 +181,12 @@ impl PgStore {
         if done.rows_affected() == 1 {
             return Ok(());
         }
-        match self.served_generation(ticket.customer).await? {
-            None => Err(StoreError::NotFound(format!("service {}", ticket.customer))),
+        match self.served_generation(*ticket.customer).await? {
+            None => Err(StoreError::NotFound(format!("service {}", *ticket.customer))),
             Some(served) => Err(StoreError::Conflict(format!(
                 "generation {} of service {} was based on generation {}, but generation {served} \
                  has been committed since",
-                ticket.generation, ticket.customer, ticket.base_generation
+                ticket.generation, *ticket.customer, ticket.base_generation
             ))),
         }
     }

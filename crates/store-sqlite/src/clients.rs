@@ -1,9 +1,10 @@
 //! API clients (secrets stored only as hashes) and JWT signing keys.
 
 use chrono::{DateTime, Utc};
+use domain::access::{Authorized, Write};
 use domain::{ClientId, Role};
 use sqlx::sqlite::SqliteRow;
-use store::{ApiClientRecord, SigningKeyRecord, StoreError, StoreResult};
+use store::{ApiClientRecord, SigningKeyRecord, StoreError, StoreResult, Taken};
 
 use crate::codec::{from_json, get, guid, micros, opt_micros, opt_time, parse_guid, time, to_json};
 use crate::connect::SqliteStore;
@@ -39,7 +40,7 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_client_impl(&self, client: &ApiClientRecord) -> StoreResult<()> {
+    pub(crate) async fn create_client_impl(&self, client: &Authorized<ApiClientRecord, Write>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_clients (id, name, role, scope, secret_hash, created_at, revoked_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -55,7 +56,7 @@ impl SqliteStore {
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                StoreError::Conflict(format!("client id {} is already in use", client.id))
+                StoreError::Taken(Taken::ClientId)
             } else {
                 db_error(e)
             }

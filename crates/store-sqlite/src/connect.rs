@@ -1,5 +1,8 @@
 //! Opening a SQLite database: URL parsing, connection settings, pools and migrations.
 
+use std::fs::{OpenOptions, Permissions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,6 +15,31 @@ use crate::error::db_error;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound of concurrent reader connections.
 const MAX_READERS: u32 = 8;
+
+/// The database and its `-wal`/`-shm` files hold every customer's users and sealed secrets: they
+/// are readable by their owner only (0600), like the key file. Creates the database file that way
+/// when `create` and it is missing; tightens an existing file's mode.
+fn restrict(path: &Path, create: bool) -> StoreResult<()> {
+    let io_error = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+    if create && !path.exists() {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_error)?;
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+            tracing::warn!(file = %path.display(), "the database file was readable by others; restricting it to its owner (0600)");
+            std::fs::set_permissions(path, Permissions::from_mode(0o600)).map_err(io_error)
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(e)),
+    }
+}
 
 /// The SQLite backend. Cheap to clone: clones share the pools.
 ///
@@ -36,6 +64,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let file = (!in_memory).then(|| options.get_filename().to_path_buf());
+        if let Some(file) = &file {
+            restrict(file, true)?;
+        }
 
         // The writer keeps its connection forever: an in-memory database lives only as long as
         // one connection to it does.
@@ -66,6 +98,15 @@ impl SqliteStore {
                 .await
                 .map_err(db_error)?
         };
+        if let Some(file) = &file {
+            // SQLite creates these with the database's mode; files left by an older version may
+            // be wider.
+            for suffix in ["-wal", "-shm"] {
+                let mut name = file.clone().into_os_string();
+                name.push(suffix);
+                restrict(Path::new(&name), false)?;
+            }
+        }
         Ok(Self { writer, readers })
     }
 
@@ -78,14 +119,16 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use domain::access::Visibility;
+    use domain::access::SystemScope;
     use domain::{CustomerId, LicenseType, NewService, ShortName};
     use store::{Store, StoreError};
 
     use super::*;
 
-    fn service(name: &str) -> NewService {
-        NewService {
+    const SYSTEM: SystemScope = SystemScope::new("sqlite tests");
+
+    fn service(name: &str) -> domain::Authorized<NewService, domain::access::Write> {
+        SYSTEM.grant(NewService {
             id: CustomerId::new_random(),
             short_name: ShortName::parse(name).unwrap(),
             full_name: name.to_string(),
@@ -96,7 +139,7 @@ mod tests {
             tenant_id: None,
             default_domain: None,
             site_locations: Vec::new(),
-        }
+        })
     }
 
     #[tokio::test]
@@ -114,7 +157,7 @@ mod tests {
         let again = SqliteStore::connect(&format!("sqlite:{}", path.display()))
             .await
             .unwrap();
-        let all = again.list_services(&Visibility::everything()).await.unwrap();
+        let all = again.list_services(&SYSTEM.principal().visibility(None)).await.unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].short_name, "kept");
     }
@@ -140,10 +183,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn database_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.create_service(&service("private")).await.unwrap();
+        let mut checked = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+        store.close().await;
+
+        // A database left world-readable by an older version is tightened when opened.
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        let again = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        again.close().await;
+    }
+
+    #[tokio::test]
     async fn in_memory_database_works() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         store.create_service(&service("memory")).await.unwrap();
-        assert_eq!(store.list_services(&Visibility::everything()).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .list_services(&SYSTEM.principal().visibility(None))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         store.ping().await.unwrap();
     }
 

@@ -2,12 +2,13 @@
 //! replication state stored next to each service.
 
 use chrono::Utc;
-use domain::access::{Scope, Visibility};
+use domain::access::{Authorized, Scope, Visibility, Write};
+use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, NewService, Service, ServicePatch, SyncState};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::Sqlite;
-use store::{StoreError, StoreResult};
+use store::{FleetSummary, StoreError, StoreResult, Taken};
 
 use crate::codec::{from_json, get, guid, micros, opt_micros, opt_time, parse_guid, parse_opt_guid, time, to_json};
 use crate::connect::SqliteStore;
@@ -97,7 +98,7 @@ pub(crate) fn bind_sync_state<'q>(
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_service_impl(&self, new: &NewService) -> StoreResult<Service> {
+    pub(crate) async fn create_service_impl(&self, new: &Authorized<NewService, Write>) -> StoreResult<Service> {
         let sql = format!(
             "INSERT INTO services (id, short_name, full_name, license_type, licensed_users_count, \
              channel_id, ovoc_customer_type, tenant_id, default_domain, site_locations, created_at) \
@@ -118,15 +119,7 @@ impl SqliteStore {
             .bind(micros(Utc::now()))
             .fetch_one(&self.writer)
             .await
-            .map_err(|e| {
-                if is_unique_violation_on(&e, "short_name") {
-                    StoreError::Conflict(format!("shortName '{}' is already in use", new.short_name.as_str()))
-                } else if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("id {} is already in use", new.id))
-                } else {
-                    db_error(e)
-                }
-            })?;
+            .map_err(|e| taken(e, Taken::ServiceId))?;
         service_from_row(&row)
     }
 
@@ -142,7 +135,7 @@ impl SqliteStore {
 
     pub(crate) async fn list_services_impl(&self, visibility: &Visibility) -> StoreResult<Vec<Service>> {
         // ?1: scope channel, ?2: scope customer list (JSON array), ?3: channel filter.
-        let (scope_channel, scope_customers) = match &visibility.scope {
+        let (scope_channel, scope_customers) = match visibility.scope() {
             Scope::Provider => (None, None),
             Scope::Channel { channel_id } => (Some(*channel_id), None),
             Scope::Customers { customers } => {
@@ -160,7 +153,7 @@ impl SqliteStore {
         let rows = sqlx::query(&sql)
             .bind(scope_channel)
             .bind(scope_customers)
-            .bind(visibility.channel_filter)
+            .bind(visibility.channel_filter())
             .fetch_all(&self.readers)
             .await
             .map_err(db_error)?;
@@ -168,6 +161,13 @@ impl SqliteStore {
     }
 
     pub(crate) async fn update_service_impl(&self, id: CustomerId, patch: &ServicePatch) -> StoreResult<Service> {
+        // ?8: 0 keeps the secret, 1 sets ?9/?10, 2 clears it (and its expiry);
+        // ?12: forget the replication state of the previous tenant or app.
+        let (secret_mode, sealed, hint) = match &patch.secret {
+            SecretChange::Keep => (0i64, None, None),
+            SecretChange::Set { sealed, hint } => (1, Some(sealed.as_slice()), Some(hint.as_str())),
+            SecretChange::Clear => (2, None, None),
+        };
         let sql = format!(
             "UPDATE services SET \
                full_name = COALESCE(?2, full_name), \
@@ -176,9 +176,16 @@ impl SqliteStore {
                tenant_id = COALESCE(?5, tenant_id), \
                default_domain = COALESCE(?6, default_domain), \
                app_client_id = COALESCE(?7, app_client_id), \
-               app_client_secret_sealed = COALESCE(?8, app_client_secret_sealed), \
-               app_client_secret_hint = COALESCE(?9, app_client_secret_hint), \
-               secret_expires_at = COALESCE(?10, secret_expires_at) \
+               app_client_secret_sealed = CASE ?8 WHEN 0 THEN app_client_secret_sealed WHEN 1 THEN ?9 ELSE NULL END, \
+               app_client_secret_hint = CASE ?8 WHEN 0 THEN app_client_secret_hint WHEN 1 THEN ?10 ELSE NULL END, \
+               secret_expires_at = COALESCE(?11, CASE ?8 WHEN 2 THEN NULL ELSE secret_expires_at END), \
+               sync_delta_link = CASE WHEN ?12 THEN NULL ELSE sync_delta_link END, \
+               sync_last_full_sync_at = CASE WHEN ?12 THEN NULL ELSE sync_last_full_sync_at END, \
+               sync_next_sync_at = CASE WHEN ?12 THEN NULL ELSE sync_next_sync_at END, \
+               sync_last_error = CASE WHEN ?12 THEN NULL ELSE sync_last_error END, \
+               sync_consecutive_failures = CASE WHEN ?12 THEN 0 ELSE sync_consecutive_failures END, \
+               sync_connection_ok = CASE WHEN ?12 THEN NULL ELSE sync_connection_ok END, \
+               sync_connection_message = CASE WHEN ?12 THEN NULL ELSE sync_connection_message END \
              WHERE id = ?1 RETURNING {SERVICE_COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -189,16 +196,38 @@ impl SqliteStore {
             .bind(patch.tenant_id.map(guid))
             .bind(patch.default_domain.as_deref())
             .bind(patch.app_client_id.as_deref())
-            .bind(patch.app_client_secret_sealed.as_deref())
-            .bind(patch.app_client_secret_hint.as_deref())
+            .bind(secret_mode)
+            .bind(sealed)
+            .bind(hint)
             .bind(opt_micros(patch.secret_expires_at))
+            .bind(patch.reset_sync)
             .fetch_optional(&self.writer)
             .await
-            .map_err(db_error)?;
+            .map_err(|e| taken(e, Taken::ServiceId))?;
         match row {
             Some(row) => service_from_row(&row),
             None => Err(StoreError::NotFound(format!("service {id}"))),
         }
+    }
+
+    pub(crate) async fn fleet_summary_impl(&self) -> StoreResult<FleetSummary> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS services, \
+               COALESCE(SUM(CASE WHEN tenant_id IS NOT NULL AND app_client_id IS NOT NULL AND app_client_id <> '' \
+                                  AND app_client_secret_sealed IS NOT NULL THEN 1 ELSE 0 END), 0) AS connected, \
+               COALESCE(SUM(CASE WHEN sync_consecutive_failures > 0 THEN 1 ELSE 0 END), 0) AS failing, \
+               COALESCE(SUM(user_count), 0) AS users \
+             FROM services",
+        )
+        .fetch_one(&self.readers)
+        .await
+        .map_err(db_error)?;
+        Ok(FleetSummary {
+            services: get(&row, "services")?,
+            connected: get(&row, "connected")?,
+            failing: get(&row, "failing")?,
+            users: get(&row, "users")?,
+        })
     }
 
     pub(crate) async fn update_sync_state_impl(&self, id: CustomerId, state: &SyncState) -> StoreResult<()> {
@@ -211,5 +240,18 @@ impl SqliteStore {
             return Err(StoreError::NotFound(format!("service {id}")));
         }
         Ok(())
+    }
+}
+
+/// A unique violation as the value it hit; `other` when no index name tells (the primary key).
+fn taken(error: sqlx::Error, other: Taken) -> StoreError {
+    if is_unique_violation_on(&error, "short_name") {
+        StoreError::Taken(Taken::ShortName)
+    } else if is_unique_violation_on(&error, "tenant_id") {
+        StoreError::Taken(Taken::TenantId)
+    } else if is_unique_violation(&error) {
+        StoreError::Taken(other)
+    } else {
+        db_error(error)
     }
 }

@@ -10,10 +10,11 @@
 
 use std::cmp::Ordering;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Write as _};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
+use domain::access::{Authorized, Write};
 use domain::{CustomerId, EndUser};
 use serde::Serialize;
 use uuid::Uuid;
@@ -166,7 +167,7 @@ impl GenerationWriter {
     pub async fn commit(
         self,
         store: &dyn Store,
-        customer: CustomerId,
+        customer: &Authorized<CustomerId, Write>,
         sync: Option<domain::SyncState>,
         skip_if_unchanged: bool,
     ) -> Result<ReplaceOutcome, WriteError> {
@@ -193,13 +194,13 @@ impl GenerationWriter {
         if let Some(expected) = expected_base {
             if ticket.base_generation != expected {
                 return Err(WriteError::Store(StoreError::Conflict(format!(
-                    "the users of service {customer} were derived from generation {expected}, but generation {} \
+                    "the users of service {} were derived from generation {expected}, but generation {} \
                      has been committed since",
-                    ticket.base_generation
+                    **customer, ticket.base_generation
                 ))));
             }
         }
-        let old = store.fingerprints(customer, ticket.base_generation).await?;
+        let old = store.fingerprints(&customer.read(), ticket.base_generation).await?;
         let mut outcome = diff(&old, &index);
         outcome.generation = ticket.generation;
         outcome.total = index.len() as i64;
@@ -227,7 +228,7 @@ impl GenerationWriter {
         if let Err(error) = committed {
             // Best effort: an abandoned generation is invisible, this only reclaims space.
             if let Err(cleanup) = store.discard_generation(customer, ticket.generation).await {
-                tracing::warn!(%customer, error = %cleanup, "could not discard abandoned generation");
+                tracing::warn!(customer = %**customer, error = %cleanup, "could not discard abandoned generation");
             }
             return Err(error.into());
         }
@@ -241,17 +242,17 @@ impl GenerationWriter {
 /// by writers that died before committing (a killed replica). Writers still in flight below it
 /// will fail their compare-and-set anyway. Best effort: leftovers are invisible, this only
 /// reclaims space.
-async fn discard_older(store: &dyn Store, customer: CustomerId, committed: i64) {
-    let generations = match store.stored_generations(customer).await {
+async fn discard_older(store: &dyn Store, customer: &Authorized<CustomerId, Write>, committed: i64) {
+    let generations = match store.stored_generations(&customer.read()).await {
         Ok(generations) => generations,
         Err(error) => {
-            tracing::warn!(%customer, %error, "could not list stored generations");
+            tracing::warn!(customer = %**customer, %error, "could not list stored generations");
             return;
         }
     };
     for generation in generations.into_iter().filter(|g| *g < committed) {
         if let Err(error) = store.discard_generation(customer, generation).await {
-            tracing::warn!(%customer, generation, %error, "could not discard an old generation");
+            tracing::warn!(customer = %**customer, generation, %error, "could not discard an old generation");
         }
     }
 }

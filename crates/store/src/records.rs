@@ -1,6 +1,7 @@
 //! Records the store keeps besides services: user rows, clients, keys, tasks, audit events.
 
 use chrono::{DateTime, Utc};
+use domain::access::{Authorized, Owned, Write};
 use domain::{ClientId, CustomerId, Role, Scope};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -36,10 +37,10 @@ pub struct PageSlice {
     pub bodies: Vec<String>,
 }
 
-/// A reserved, not yet committed generation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A reserved, not yet committed generation, for a writer authorized to change the customer.
+#[derive(Debug, Clone)]
 pub struct GenerationTicket {
-    pub customer: CustomerId,
+    pub customer: Authorized<CustomerId, Write>,
     /// The generation served when the ticket was taken; commit requires it to still be served.
     pub base_generation: i64,
     pub generation: i64,
@@ -53,6 +54,22 @@ pub struct GenerationCommit {
     pub sync: Option<domain::SyncState>,
 }
 
+/// Installation-wide figures, without customer ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FleetSummary {
+    pub services: i64,
+    /// Services with a secure connection (tenant id, app id and secret).
+    pub connected: i64,
+    /// Services whose last sync failed.
+    pub failing: i64,
+    /// Users served across all services.
+    pub users: i64,
+}
+
+/// The stored "hash" of a client that authenticates with an external issuer's tokens: it matches
+/// no secret, so the built-in token endpoint never issues tokens for it.
+pub const EXTERNAL_CLIENT: &str = "external$";
+
 /// An API client. The secret is stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClientRecord {
@@ -63,6 +80,14 @@ pub struct ApiClientRecord {
     pub secret_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiClientRecord {
+    /// Registered for an external issuer's tokens (no secret); such a client is reached only
+    /// through that issuer, and the issuer's tokens reach only such clients.
+    pub fn is_external(&self) -> bool {
+        self.secret_hash == EXTERNAL_CLIENT
+    }
 }
 
 /// A JWT signing key. The private half is sealed with the installation's secret key.
@@ -122,6 +147,12 @@ pub struct TaskRecord {
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub cancellation_requested: bool,
+}
+
+impl Owned for TaskRecord {
+    fn owner(&self) -> Option<CustomerId> {
+        self.customer
+    }
 }
 
 /// Who changed what, kept for operators. Never holds secrets or personal data.

@@ -158,7 +158,10 @@ async fn bench() {
     );
 
     let started = Instant::now();
-    let outcome = engine.run_now(customer, true, None).await.unwrap();
+    let outcome = engine
+        .run_now(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
     let wall = started.elapsed();
     let report = outcome
         .report
@@ -180,7 +183,10 @@ async fn bench() {
         .unwrap();
     }
     let started = Instant::now();
-    let outcome = engine.run_now(customer, false, None).await.unwrap();
+    let outcome = engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     let wall = started.elapsed();
     let report = outcome
         .report

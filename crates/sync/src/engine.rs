@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use auth::SecretKey;
 use chrono::{DateTime, Utc};
+use domain::access::{Authorized, SystemScope, Write};
 use domain::{ClientId, CustomerId};
 use graph::{GraphClient, GraphConfig, GraphError, TenantCredentials};
 use serde_json::json;
@@ -87,6 +88,10 @@ pub struct SyncOutcome {
     pub error: Option<String>,
 }
 
+/// What the engine acts as when it syncs a customer nobody asked for (the scheduler) or reads a
+/// customer's state for itself.
+pub(crate) const ENGINE: SystemScope = SystemScope::new("sync engine");
+
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) graph: GraphClient,
@@ -114,7 +119,7 @@ impl Inner {
 
 /// A sync about to run: its lease is taken and its task created.
 pub(crate) struct Launch {
-    customer: CustomerId,
+    customer: Authorized<CustomerId, Write>,
     owner: String,
     full: bool,
     log: Arc<TaskLog>,
@@ -190,7 +195,7 @@ impl Engine {
     /// waits for a free slot when `max_concurrent` syncs are running.
     pub async fn start(
         &self,
-        customer: CustomerId,
+        customer: Authorized<CustomerId, Write>,
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, StartError> {
@@ -204,7 +209,7 @@ impl Engine {
     /// `echo`. The sync is recorded as a task like any other.
     pub async fn run_now(
         &self,
-        customer: CustomerId,
+        customer: Authorized<CustomerId, Write>,
         full: bool,
         echo: Option<Arc<dyn ProgressSink>>,
     ) -> Result<SyncOutcome, StartError> {
@@ -215,7 +220,7 @@ impl Engine {
     /// Checks, leases and records a sync requested by someone.
     async fn prepare(
         &self,
-        customer: CustomerId,
+        customer: Authorized<CustomerId, Write>,
         full: bool,
         trigger: Trigger,
         echo: Option<Arc<dyn ProgressSink>>,
@@ -226,9 +231,9 @@ impl Engine {
         }
         let service = inner
             .store
-            .get_service(customer)
+            .get_service(&customer.read())
             .await?
-            .ok_or(StartError::NotFound(customer))?;
+            .ok_or(StartError::NotFound(*customer))?;
         if !service.license_type.has_end_users() {
             return Err(StartError::NotSupported(
                 service.license_type.display_name().to_string(),
@@ -242,10 +247,10 @@ impl Engine {
         let now = inner.clock.now();
         if !inner
             .store
-            .lease_sync(customer, now, &owner, inner.lease_until(now))
+            .lease_sync(&customer, now, &owner, inner.lease_until(now))
             .await?
         {
-            let here = inner.running().get(&customer).cloned();
+            let here = inner.running().get(&*customer).cloned();
             return Err(StartError::AlreadyRunning(match here {
                 Some(task) => task,
                 None => "its lease is held by another rosterd process".to_string(),
@@ -254,7 +259,7 @@ impl Engine {
         match self.record(customer, task_id, owner.clone(), full, trigger, echo).await {
             Ok(launch) => Ok(launch),
             Err(error) => {
-                release(inner, customer, &owner).await;
+                release(inner, &customer, &owner).await;
                 Err(error.into())
             }
         }
@@ -263,7 +268,7 @@ impl Engine {
     /// Creates the task of a leased sync and marks the customer as running here.
     pub(crate) async fn record(
         &self,
-        customer: CustomerId,
+        grant: Authorized<CustomerId, Write>,
         task_id: String,
         owner: String,
         full: bool,
@@ -271,6 +276,7 @@ impl Engine {
         echo: Option<Arc<dyn ProgressSink>>,
     ) -> Result<Launch, StoreError> {
         let inner = &self.inner;
+        let customer = *grant;
         let mut details = vec![
             format!("Synchronize the users of customer {customer} from Microsoft Graph"),
             format!("Requested by {}", trigger.describe()),
@@ -297,7 +303,7 @@ impl Engine {
         ));
         inner.running().insert(customer, task_id);
         Ok(Launch {
-            customer,
+            customer: grant,
             owner,
             full,
             log,
@@ -348,9 +354,9 @@ impl Engine {
     }
 }
 
-async fn release(inner: &Inner, customer: CustomerId, owner: &str) {
+async fn release(inner: &Inner, customer: &Authorized<CustomerId, Write>, owner: &str) {
     if let Err(error) = inner.store.release_sync(customer, owner).await {
-        tracing::warn!(%customer, %error, "could not release a sync lease; it expires on its own");
+        tracing::warn!(customer = %**customer, %error, "could not release a sync lease; it expires on its own");
     }
 }
 
@@ -376,7 +382,7 @@ impl Drop for RunningGuard<'_> {
 fn heartbeat(
     inner: Arc<Inner>,
     log: Arc<TaskLog>,
-    customer: CustomerId,
+    customer: Authorized<CustomerId, Write>,
     owner: String,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -393,12 +399,12 @@ fn heartbeat(
                 let now = inner.clock.now();
                 match inner
                     .store
-                    .lease_sync(customer, now, &owner, inner.lease_until(now))
+                    .lease_sync(&customer, now, &owner, inner.lease_until(now))
                     .await
                 {
                     Ok(true) => renewed = Instant::now(),
-                    Ok(false) => tracing::warn!(%customer, "another process took over this sync's lease"),
-                    Err(error) => tracing::warn!(%customer, %error, "could not renew a sync lease"),
+                    Ok(false) => tracing::warn!(customer = %*customer, "another process took over this sync's lease"),
+                    Err(error) => tracing::warn!(customer = %*customer, %error, "could not renew a sync lease"),
                 }
             }
         }
@@ -409,11 +415,12 @@ fn heartbeat(
 /// and the service's replication state, releases the lease.
 pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<OwnedSemaphorePermit>) -> SyncOutcome {
     let Launch {
-        customer,
+        customer: grant,
         owner,
         full,
         log,
     } = launch;
+    let customer = *grant;
     let _running = RunningGuard {
         inner: &inner,
         customer,
@@ -423,7 +430,7 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
     let beat = heartbeat(
         Arc::clone(&inner),
         Arc::clone(&log),
-        customer,
+        grant,
         owner.clone(),
         stop_beat.clone(),
     );
@@ -432,7 +439,7 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
         Ok(permit) => {
             let input = RunInput {
                 inner: &inner,
-                customer,
+                customer: &grant,
                 full_requested: full,
                 log: &log,
                 cancel: &inner.cancel,
@@ -472,7 +479,7 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
         Err(error) => {
             let message = error.safe_message();
             tracing::warn!(%customer, %error, "sync failed; the previous users stay served");
-            record_failure(&inner, customer, &error, &message, &log, started, now).await;
+            record_failure(&inner, &grant, &error, &message, &log, started, now).await;
             log.finish(TaskStatus::Failed, json!({ "error": message }), now).await;
             SyncOutcome {
                 task_id: log.id(),
@@ -482,7 +489,7 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
             }
         }
     };
-    release(&inner, customer, &owner).await;
+    release(&inner, &grant, &owner).await;
     outcome
 }
 
@@ -515,14 +522,15 @@ async fn acquire(
 /// based on the latest stored state.
 async fn record_failure(
     inner: &Inner,
-    customer: CustomerId,
+    grant: &Authorized<CustomerId, Write>,
     error: &SyncError,
     message: &str,
     log: &TaskLog,
     started: DateTime<Utc>,
     now: DateTime<Utc>,
 ) {
-    let current = match inner.store.get_service(customer).await {
+    let customer = **grant;
+    let current = match inner.store.get_service(&grant.read()).await {
         Ok(Some(service)) => service.sync,
         Ok(None) => {
             log.push(Level::Error, format!("sync failed: {message}"));
@@ -537,7 +545,9 @@ async fn record_failure(
             return;
         }
     };
-    let state = if matches!(error, SyncError::Interrupted) {
+    // Neither is the tenant's fault: no failure is counted, and the customer is due again at once
+    // (after a re-pointing, for its first full round on the new tenant).
+    let state = if matches!(error, SyncError::Interrupted | SyncError::ConnectionChanged) {
         log.push(Level::Error, format!("sync {message}; the previous users stay served"));
         interrupted_state(&current, started, now)
     } else {
@@ -559,7 +569,7 @@ async fn record_failure(
         }
         state
     };
-    if let Err(store_error) = inner.store.update_sync_state(customer, &state).await {
+    if let Err(store_error) = inner.store.update_sync_state(grant, &state).await {
         tracing::warn!(%customer, error = %store_error, "could not record a failed sync in the service");
     }
 }

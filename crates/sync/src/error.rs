@@ -31,6 +31,10 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("interrupted: rosterd is shutting down")]
     Interrupted,
+    /// The service was pointed at another tenant or app registration while the sync ran: its
+    /// users and delta link belong to the old one, so nothing is committed.
+    #[error("the service was connected to another tenant or app while this sync ran; nothing was committed")]
+    ConnectionChanged,
     #[error("invalid sync configuration: {0}")]
     Config(String),
     #[error("internal error: {0}")]

@@ -222,7 +222,7 @@ mod tests {
         let (dir, url) = store_conformance::fresh_sqlite_url().await;
         let store = store_sqlite::SqliteStore::connect(&url).await.unwrap();
         let service = store
-            .create_service(&store_conformance::new_service("fullround"))
+            .create_service(&store_conformance::grant(store_conformance::new_service("fullround")))
             .await
             .unwrap();
         let item = |n: u128, name: &str| upsert(n, json!({"displayName": name}));
@@ -234,9 +234,10 @@ mod tests {
         assert_eq!(mapper.push_full_page(first).unwrap(), 0);
         let second = vec![item(2, "Two again"), gone(3), gone(9), gone(1), item(1, "One back")];
         assert_eq!(mapper.push_full_page(second).unwrap(), 3);
-        let outcome = mapper.writer.commit(&store, service.id, None, false).await.unwrap();
+        let customer = store_conformance::grant(service.id);
+        let outcome = mapper.writer.commit(&store, &customer, None, false).await.unwrap();
         assert_eq!((outcome.total, outcome.added), (2, 2));
-        let page = store.read_page(service.id, 1, 10).await.unwrap().unwrap();
+        let page = store.read_page(&customer.read(), 1, 10).await.unwrap().unwrap();
         let names: Vec<String> = page
             .bodies
             .iter()

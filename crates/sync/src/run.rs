@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use domain::access::{Authorized, Write};
 use domain::{CustomerId, Service};
 use graph::{GraphError, Resource, TenantClient, TenantCredentials};
 use tokio_util::sync::CancellationToken;
@@ -25,7 +26,7 @@ use crate::task_log::TaskLog;
 /// What a sync needs besides the engine's shared handles.
 pub(crate) struct RunInput<'a> {
     pub(crate) inner: &'a Inner,
-    pub(crate) customer: CustomerId,
+    pub(crate) customer: &'a Authorized<CustomerId, Write>,
     pub(crate) full_requested: bool,
     pub(crate) log: &'a Arc<TaskLog>,
     pub(crate) cancel: &'a CancellationToken,
@@ -62,9 +63,9 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     } = input;
     let store = inner.store.as_ref();
     let service = store
-        .get_service(customer)
+        .get_service(&customer.read())
         .await?
-        .ok_or(SyncError::NotFound(customer))?;
+        .ok_or(SyncError::NotFound(**customer))?;
     let tenant = tenant_client(inner, &service, log)?;
     let tenant_id = tenant.credentials().tenant_id;
 
@@ -77,6 +78,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     if let (SyncMode::Delta, Some(link)) = (mode, service.sync.delta_link.as_deref()) {
         let fallback = match delta_round(
             inner,
+            customer,
             &service,
             &tenant,
             link,
@@ -115,9 +117,12 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
 
     // Based on the latest stored state, so a connection check recorded meanwhile survives.
     let fresh = store
-        .get_service(customer)
+        .get_service(&customer.read())
         .await?
-        .ok_or(SyncError::NotFound(customer))?;
+        .ok_or(SyncError::NotFound(**customer))?;
+    if fresh.tenant_id != service.tenant_id || fresh.app_client_id != service.app_client_id {
+        return Err(SyncError::ConnectionChanged);
+    }
     let credentials_unchanged = fresh.tenant_id == service.tenant_id
         && fresh.app_client_id == service.app_client_id
         && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
@@ -155,7 +160,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         ));
     }
     Ok(SyncReport {
-        customer,
+        customer: **customer,
         mode,
         reason,
         configurations: configurations.len() as u64,
@@ -298,6 +303,7 @@ async fn full_round(
 #[allow(clippy::too_many_arguments)]
 async fn delta_round(
     inner: &Inner,
+    customer: &Authorized<CustomerId, Write>,
     service: &Service,
     tenant: &TenantClient,
     link: &str,
@@ -343,7 +349,7 @@ async fn delta_round(
         let begun = Instant::now();
         let rows = inner
             .store
-            .users_after(service.id, service.generation, after, inner.config.merge_batch)
+            .users_after(&customer.read(), service.generation, after, inner.config.merge_batch)
             .await?;
         clocks.read_stored += begun.elapsed();
         let Some(last) = rows.last() else { break };

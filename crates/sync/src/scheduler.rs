@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::TASK_KIND;
-use crate::engine::{execute, new_task_id, Engine, Trigger};
+use crate::engine::{execute, new_task_id, Engine, Trigger, ENGINE};
 use crate::schedule::chrono_duration;
 
 /// How often finished sync tasks past their retention are deleted.
@@ -54,8 +54,9 @@ async fn claim_while_free(engine: &Engine) {
         let owner = format!("{}/{task_id}", inner.config.replica_id);
         let now = inner.clock.now();
         let lease_until = now + chrono_duration(inner.config.lease);
+        // Nobody asked for this sync: the engine acts under its own system scope.
         let customer = match inner.store.claim_due_sync(now, &owner, lease_until).await {
-            Ok(Some(customer)) => customer,
+            Ok(Some(customer)) => ENGINE.grant(customer),
             Ok(None) => return,
             Err(error) => {
                 tracing::warn!(%error, "could not look for due syncs");
@@ -70,9 +71,9 @@ async fn claim_while_free(engine: &Engine) {
                 inner.tracker.spawn(execute(Arc::clone(inner), launch, Some(permit)));
             }
             Err(error) => {
-                tracing::warn!(%customer, %error, "could not record a scheduled sync; retrying next tick");
-                if let Err(error) = inner.store.release_sync(customer, &owner).await {
-                    tracing::warn!(%customer, %error, "could not release a sync lease; it expires on its own");
+                tracing::warn!(customer = %*customer, %error, "could not record a scheduled sync; retrying next tick");
+                if let Err(error) = inner.store.release_sync(&customer, &owner).await {
+                    tracing::warn!(customer = %*customer, %error, "could not release a sync lease; it expires on its own");
                 }
                 return;
             }

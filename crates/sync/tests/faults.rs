@@ -46,7 +46,11 @@ async fn synced_1500(h: &Harness, short: &str, seed: u64) -> (FakeTenant, Custom
         ..PageSizes::default()
     });
     let customer = h.connect(short, &tenant).await;
-    let first = h.engine.run_now(customer, true, None).await.unwrap();
+    let first = h
+        .engine
+        .run_now(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
     let before = h.served(customer).await;
     assert_eq!(before.len(), 1_500);
@@ -59,7 +63,13 @@ async fn synced_1500(h: &Harness, short: &str, seed: u64) -> (FakeTenant, Custom
 async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let (tenant, customer, before) = synced_1500(&h, "hostile", 26).await;
-    let generation = h.store.get_service(customer).await.unwrap().unwrap().generation;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
     let cap = common::graph_config(h.fake.url()).max_retry_after;
     for value in HOSTILE_RETRY_AFTER {
         let throttled = Fault::RetryAfter {
@@ -70,7 +80,11 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
         h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
         h.fake.inject(Endpoint::UsersDelta, throttled.clone(), 3);
         let waits_before = h.sleeper.waits().len();
-        let outcome = h.engine.run_now(customer, true, None).await.unwrap();
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), true, None)
+            .await
+            .unwrap();
         assert_eq!(outcome.status, TaskStatus::Failed, "Retry-After {value:?}: {outcome:?}");
         let error = outcome.error.unwrap();
         assert!(
@@ -83,7 +97,12 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
             "Retry-After {value:?}: the 1,500 users stay served"
         );
         assert_eq!(
-            h.store.get_service(customer).await.unwrap().unwrap().generation,
+            h.store
+                .get_service(&testkit::connected::read(customer))
+                .await
+                .unwrap()
+                .unwrap()
+                .generation,
             generation
         );
         assert_eq!(h.task(&outcome.task_id).await.status, TaskStatus::Failed);
@@ -94,7 +113,11 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
         h.fake.clear_faults();
         h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
         h.fake.inject(Endpoint::UsersDelta, throttled, 1);
-        let outcome = h.engine.run_now(customer, true, None).await.unwrap();
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), true, None)
+            .await
+            .unwrap();
         assert_eq!(
             outcome.status,
             TaskStatus::CompletedSuccess,
@@ -111,7 +134,13 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
 async fn a_page_reader_that_dies_fails_the_round(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let (_tenant, customer, before) = synced_1500(&h, "reader", 27).await;
-    let generation = h.store.get_service(customer).await.unwrap().unwrap().generation;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
     h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
     h.fake.inject(
         Endpoint::UsersDelta,
@@ -121,7 +150,11 @@ async fn a_page_reader_that_dies_fails_the_round(backend: Backend) {
         1,
     );
     h.sleeper.panic_on_next_wait();
-    let outcome = h.engine.run_now(customer, true, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::Failed, "{outcome:?}");
     let error = outcome.error.unwrap();
     assert!(
@@ -129,7 +162,12 @@ async fn a_page_reader_that_dies_fails_the_round(backend: Backend) {
         "{error}"
     );
     assert_eq!(h.served(customer).await, before);
-    let service = h.store.get_service(customer).await.unwrap().unwrap();
+    let service = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(service.generation, generation);
     assert_eq!(service.sync.last_error.as_deref(), Some(error.as_str()));
     let task = h.task(&outcome.task_id).await;
@@ -152,7 +190,11 @@ async fn synced(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId,
         users_default: 50,
     });
     let customer = h.connect(short, &tenant).await;
-    let first = h.engine.run_now(customer, false, None).await.unwrap();
+    let first = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
     let before = h.served(customer).await;
     for user in h.fake.users(tenant.tenant_id).unwrap().iter().take(5) {
@@ -185,7 +227,11 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
         2,
     );
     let waits_before = h.sleeper.waits().len();
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     // Each Retry-After of 1 s was honoured (recorded by the sleeper instead of slept).
     assert_eq!(h.sleeper.waits()[waits_before..], [Duration::from_secs(1); 3]);
@@ -213,7 +259,13 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
 async fn failures_keep_the_previous_generation_served(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let (tenant, customer, before) = synced(&h, "faulty", 22).await;
-    let generation = h.store.get_service(customer).await.unwrap().unwrap().generation;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
     // (fault, endpoint, times, what the task and lastError must say); the client gives up after
     // 3 attempts (2 retries), 2 for invalid bodies.
     let cases = [
@@ -251,7 +303,11 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
     for (round, (fault, endpoint, times, said)) in cases.into_iter().enumerate() {
         h.fake.clear_faults();
         h.fake.inject(endpoint, fault.clone(), times);
-        let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), false, None)
+            .await
+            .unwrap();
         assert_eq!(outcome.status, TaskStatus::Failed, "{fault:?}");
         let error = outcome.error.unwrap();
         assert!(error.contains(said), "{fault:?}: {error}");
@@ -260,7 +316,12 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
             before,
             "{fault:?}: the previous users stay served"
         );
-        let service = h.store.get_service(customer).await.unwrap().unwrap();
+        let service = h
+            .store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(service.generation, generation);
         let task = h.task(&outcome.task_id).await;
         assert_eq!(task.status, TaskStatus::Failed);
@@ -286,7 +347,11 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
 
     // Once Graph behaves, the next sync catches up and the failure count resets.
     h.fake.clear_faults();
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     h.assert_serves(customer, &tenant).await;
     let state = h.state(customer).await;
@@ -298,7 +363,11 @@ async fn refused_token_fails_with_entras_message(backend: Backend) {
     let (tenant, customer, before) = synced(&h, "refused", 23).await;
     // A rotated secret that was mistyped: Entra refuses it.
     h.set_secret(customer, &tenant.client_id, "wrong~secret").await;
-    let outcome = h.engine.run_now(customer, false, None).await.unwrap();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, TaskStatus::Failed);
     let error = outcome.error.unwrap();
     assert!(
@@ -369,7 +438,11 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
     let failures = h.state(customer).await.consecutive_failures;
     h.fake
         .inject(Endpoint::UsersDelta, Fault::Delay(Duration::from_millis(400)), 50);
-    let task = h.engine.start(customer, true, None).await.unwrap();
+    let task = h
+        .engine
+        .start(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
     // Let it read configurations and get stuck in the slow users/delta listing.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(h.engine.syncing(), 1);
@@ -393,11 +466,16 @@ async fn shutdown_interrupts_without_committing(backend: Backend) {
     let now = h.clock.now();
     assert!(h
         .store
-        .lease_sync(customer, now, "other-replica", now + chrono::Duration::minutes(1))
+        .lease_sync(
+            &testkit::connected::write(customer),
+            now,
+            "other-replica",
+            now + chrono::Duration::minutes(1)
+        )
         .await
         .unwrap());
     assert!(matches!(
-        h.engine.start(customer, false, None).await,
+        h.engine.start(testkit::connected::write(customer), false, None).await,
         Err(sync::StartError::ShuttingDown)
     ));
 }
@@ -410,9 +488,13 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
         Fault::Delay(Duration::from_millis(300)),
         1,
     );
-    let first = h.engine.start(customer, false, None).await.unwrap();
+    let first = h
+        .engine
+        .start(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
     assert!(first.starts_with("sync_"));
-    match h.engine.start(customer, true, None).await {
+    match h.engine.start(testkit::connected::write(customer), true, None).await {
         Err(sync::StartError::AlreadyRunning(task)) => assert_eq!(task, first),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }
@@ -427,10 +509,15 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
     let now = h.clock.now();
     assert!(h
         .store
-        .lease_sync(customer, now, "other-replica", now + chrono::Duration::minutes(10))
+        .lease_sync(
+            &testkit::connected::write(customer),
+            now,
+            "other-replica",
+            now + chrono::Duration::minutes(10)
+        )
         .await
         .unwrap());
-    match h.engine.start(customer, false, None).await {
+    match h.engine.start(testkit::connected::write(customer), false, None).await {
         Err(sync::StartError::AlreadyRunning(text)) => assert!(text.contains("another rosterd process"), "{text}"),
         other => panic!("expected AlreadyRunning, got {other:?}"),
     }

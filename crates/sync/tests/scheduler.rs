@@ -34,7 +34,7 @@ fn fast(max_concurrent: usize) -> SyncConfig {
 /// Asserts that no two syncs of one customer overlapped: neither their tasks (created to
 /// completed) nor their requests at the fake Graph.
 async fn assert_one_sync_per_customer_at_a_time(h: &Harness, customers: &[CustomerId]) {
-    let tasks = h.store.list_tasks().await.unwrap();
+    let tasks = h.store.list_tasks(&testkit::connected::TESTKIT).await.unwrap();
     for customer in customers {
         let mut runs: Vec<_> = tasks
             .iter()
@@ -58,7 +58,7 @@ async fn assert_one_sync_per_customer_at_a_time(h: &Harness, customers: &[Custom
 /// Tasks of `customer` with `status`.
 async fn tasks(store: &dyn Store, customer: CustomerId, status: TaskStatus) -> usize {
     store
-        .list_tasks()
+        .list_tasks(&testkit::connected::TESTKIT)
         .await
         .unwrap()
         .iter()
@@ -106,7 +106,7 @@ async fn customers_are_synced_and_a_failing_one_backs_off(backend: Backend) {
     let state = h.state(failing).await;
     let mut attempts: Vec<_> = h
         .store
-        .list_tasks()
+        .list_tasks(&testkit::connected::TESTKIT)
         .await
         .unwrap()
         .into_iter()
@@ -136,7 +136,15 @@ async fn customers_are_synced_and_a_failing_one_backs_off(backend: Backend) {
         "{backoff} after {} failures",
         attempts.len()
     );
-    assert_eq!(h.store.get_service(failing).await.unwrap().unwrap().generation, 0);
+    assert_eq!(
+        h.store
+            .get_service(&testkit::connected::read(failing))
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        0
+    );
 }
 
 async fn concurrency_limit_holds(backend: Backend) {

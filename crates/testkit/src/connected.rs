@@ -1,8 +1,23 @@
 //! Services connected to fake tenants, written straight into a store with the secret sealed,
 //! as `PATCH /api/v3/customer/{guid}` would leave them.
 
+use domain::access::{Authorized, SystemScope, Write};
+use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, NewService, ServiceError, ServicePatch, ShortName};
 use store::{Store, StoreError};
+
+/// Test fixtures are written as rosterd itself.
+pub const TESTKIT: SystemScope = SystemScope::new("test kit");
+
+/// Read access to a customer, for a test's checks.
+pub fn read(customer: CustomerId) -> Authorized<CustomerId> {
+    TESTKIT.grant(customer).read()
+}
+
+/// Write access to a customer, for a test's fixtures.
+pub fn write(customer: CustomerId) -> Authorized<CustomerId, Write> {
+    TESTKIT.grant(customer)
+}
 
 use crate::fake_graph::FakeTenant;
 
@@ -27,7 +42,7 @@ pub async fn connect_service(
 ) -> Result<CustomerId, ConnectError> {
     let id = CustomerId::new_random();
     store
-        .create_service(&NewService {
+        .create_service(&TESTKIT.grant(NewService {
             id,
             short_name: ShortName::parse(short)?,
             full_name: format!("{short} Inc"),
@@ -38,7 +53,7 @@ pub async fn connect_service(
             tenant_id: Some(tenant.tenant_id),
             default_domain: None,
             site_locations: Vec::new(),
-        })
+        }))
         .await?;
     set_secret(store, key, id, &tenant.client_id, secret).await?;
     Ok(id)
@@ -54,10 +69,12 @@ pub async fn set_secret(
 ) -> Result<(), ConnectError> {
     let patch = ServicePatch {
         app_client_id: Some(client_id.to_string()),
-        app_client_secret_sealed: Some(key.seal(secret.as_bytes())?),
-        app_client_secret_hint: Some(domain::service::secret_hint(secret)),
+        secret: SecretChange::Set {
+            sealed: key.seal(secret.as_bytes())?,
+            hint: domain::service::secret_hint(secret),
+        },
         ..ServicePatch::default()
     };
-    store.update_service(id, &patch).await?;
+    store.update_service(&write(id), &patch).await?;
     Ok(())
 }

@@ -1,33 +1,48 @@
-//! `/api/rosterd/clients`: API client administration over HTTP (Admin only).
+//! `/api/rosterd/clients`: API client administration over HTTP, for Admins, inside their own
+//! scope (see `client_admin`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
 use domain::{ClientId, CustomerId, Role};
 
 use crate::caller::Caller;
 use crate::client_admin::{self, ClientAdminError, ClientView, CreatedClient};
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
+use crate::small_body::SmallBody;
 use crate::state::AppState;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("client_not_found", "no API client has this id".into())
+}
+
+impl From<ClientAdminError> for ApiError {
+    fn from(error: ClientAdminError) -> Self {
+        match error {
+            ClientAdminError::BadName => ApiError::invalid_field("name", error.to_string()),
+            ClientAdminError::Denied(denied) => denied.into(),
+            ClientAdminError::NotFound => not_found(),
+            ClientAdminError::Store(store) => store.into(),
+        }
+    }
+}
 
 #[utoipa::path(
     get, path = "/api/rosterd/clients", tag = "Clients",
     summary = "List API clients",
     responses(
-        (status = 200, description = "All clients, without secrets", body = [ClientView]),
+        (status = 200, description = "The clients inside the caller's scope, without secrets", body = [ClientView]),
         (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "Only Admin clients manage clients", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ClientView>>> {
-    caller.require(Role::Admin)?;
-    let clients = state.store.list_clients().await?;
-    Ok(Json(clients.iter().map(ClientView::of).collect()))
+    Ok(Json(
+        client_admin::list_clients(state.store.as_ref(), &caller.principal).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -39,12 +54,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
         (status = 201, description = "Created; the secret is shown once", body = CreatedClient),
         (status = 400, description = "A field is invalid", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "Only Admin clients manage clients", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "Only Admin clients manage clients, and only inside their own scope (`scope_too_wide`, `role_too_high`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`client_exists`: the external app id is already registered", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    caller.require(Role::Admin)?;
+pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(body): SmallBody) -> ApiResult<Response> {
+    caller.principal.require_client_admin()?;
     let body = JsonObject::parse(&body)?;
     let name = body
         .string("name")?
@@ -68,19 +84,12 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         let app_id: ClientId = app_id
             .parse()
             .map_err(|_| ApiError::invalid_field("externalAppId", "externalAppId must be the app's GUID"))?;
-        let view = client_admin::register_external_client(state.store.as_ref(), app_id, &name, role, scope)
-            .await
-            .map_err(|e| match e {
-                ClientAdminError::BadName => ApiError::invalid_field("name", e.to_string()),
-                ClientAdminError::Store(store::StoreError::Conflict(_)) => ApiError::Conflict {
-                    code: "client_exists",
-                    message: "a client with this id is already registered".into(),
-                },
-                ClientAdminError::Store(s) => s.into(),
-            })?;
+        let view =
+            client_admin::register_external_client(state.store.as_ref(), &caller.principal, app_id, &name, role, scope)
+                .await?;
         crate::audit::record(
             &state,
-            Some(caller.client),
+            caller.client(),
             "client.register_external",
             None,
             format!("client {}", view.client_id),
@@ -88,15 +97,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         .await;
         return Ok((StatusCode::CREATED, Json(view)).into_response());
     }
-    let created = client_admin::create_client(state.store.as_ref(), &name, role, scope)
-        .await
-        .map_err(|e| match e {
-            ClientAdminError::BadName => ApiError::invalid_field("name", e.to_string()),
-            ClientAdminError::Store(s) => s.into(),
-        })?;
+    let created = client_admin::create_client(state.store.as_ref(), &caller.principal, &name, role, scope).await?;
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "client.create",
         None,
         format!("client {} ({})", created.client_id, created.role),
@@ -113,25 +117,17 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         (status = 204, description = "Revoked: its tokens stop working at once"),
         (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "Only Admin clients manage clients", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such client", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such client inside the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    caller.require(Role::Admin)?;
-    let missing = || ApiError::NotFound("client_not_found", "no API client has this id".into());
-    let client: ClientId = id.parse().map_err(|_| missing())?;
-    state
-        .store
-        .revoke_client(client, Utc::now())
-        .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound(_) => missing(),
-            other => other.into(),
-        })?;
+    caller.principal.require_client_admin()?;
+    let client: ClientId = id.parse().map_err(|_| not_found())?;
+    client_admin::revoke_client(state.store.as_ref(), &caller.principal, client).await?;
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "client.revoke",
         None,
         format!("client {client}"),

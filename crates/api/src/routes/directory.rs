@@ -1,20 +1,23 @@
 //! The service directory: list and read services (V2 and V3 shapes), create a service, and
 //! change its license and secure connection.
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use domain::service::{full_name_or_default, secret_hint, validate_full_name};
-use domain::{CustomerId, LicenseType, NewService, Role, Scope, Service, ServicePatch, ShortName, SiteLocation};
+use domain::access::{Authorized, Write, CONNECTION_FIELDS};
+use domain::service::{
+    bounded_text, full_name_or_default, secret_hint, validate_full_name, SecretChange, APP_CLIENT_ID_MAX,
+    APP_CLIENT_SECRET_MAX, CUSTOMER_TYPE_MAX, DEFAULT_DOMAIN_MAX,
+};
+use domain::{CustomerId, LicenseType, NewService, Service, ServicePatch, ShortName, SiteLocation};
 
-use crate::caller::Caller;
+use crate::caller::{Caller, Customer};
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
 use crate::query::Query;
-use crate::routes::parse_customer_guid;
+use crate::small_body::SmallBody;
 use crate::state::AppState;
 use crate::sync_port::ConnectionCheck;
 use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDetailV3};
@@ -64,16 +67,9 @@ pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw
     ),
     security(("bearer" = []))
 )]
-pub async fn get_v3(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<ServiceDetailV3>> {
-    let id = parse_customer_guid(&guid)?;
+pub async fn get_v3(customer: Customer, RawQuery(raw): RawQuery) -> ApiResult<Json<ServiceDetailV3>> {
     let all_details = Query::parse(raw.as_deref()).flag("allDetails")?;
-    let service = caller.visible_service(&state, id).await?;
-    Ok(Json(ServiceDetailV3::of(&service, all_details)))
+    Ok(Json(ServiceDetailV3::of(&customer.service, all_details)))
 }
 
 #[utoipa::path(
@@ -103,24 +99,30 @@ pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult
     ),
     security(("bearer" = []))
 )]
-pub async fn get_v2(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
-) -> ApiResult<Json<CustomerDetailV2>> {
-    let id = parse_customer_guid(&guid)?;
-    let service = caller.visible_service(&state, id).await?;
-    Ok(Json(CustomerDetailV2::of(&service)))
+pub async fn get_v2(customer: Customer) -> ApiResult<Json<CustomerDetailV2>> {
+    Ok(Json(CustomerDetailV2::of(&customer.service)))
 }
 
 fn license_from(value: i64, field: &str) -> Result<LicenseType, ApiError> {
     LicenseType::try_from(value).map_err(|e| ApiError::invalid_field(field, e.to_string()))
 }
 
+/// A string field of a JSON body, at most `max` characters without control characters.
+fn bounded(body: &JsonObject, field: &'static str, max: usize) -> Result<Option<String>, ApiError> {
+    match body.string(field)? {
+        None => Ok(None),
+        Some(text) => {
+            bounded_text(field, &text, max).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+            Ok(Some(text))
+        }
+    }
+}
+
 /// Parses the create body. Field names are the reference's (camelCase); `licenseType`,
 /// `licensedUsersCount` and `msDefaultDomain` are rosterd extensions (the original creates
-/// Hosted Essentials only, which stays the default).
-fn new_service_from(body: &JsonObject, caller: &Caller) -> Result<NewService, ApiError> {
+/// Hosted Essentials only, which stays the default). Where the service may go (its channel) is
+/// the authorization rule's to decide.
+fn new_service_from(body: &JsonObject) -> Result<NewService, ApiError> {
     let short_raw = body
         .string("shortName")?
         .ok_or_else(|| ApiError::invalid_field("shortName", "shortName is required"))?;
@@ -138,25 +140,7 @@ fn new_service_from(body: &JsonObject, caller: &Caller) -> Result<NewService, Ap
             "licensedUsersCount must not be negative",
         ));
     }
-    let mut channel_id = body.integer("channelId")?;
-    match &caller.scope {
-        Scope::Provider => {}
-        Scope::Channel { channel_id: mine } => {
-            if channel_id.is_some_and(|c| c != *mine) {
-                return Err(ApiError::invalid_field(
-                    "channelId",
-                    format!("this client may only create services in channel {mine}"),
-                ));
-            }
-            channel_id = Some(*mine);
-        }
-        Scope::Customers { .. } => {
-            return Err(ApiError::InsufficientRole {
-                needed: "a provider- or channel-scoped client".into(),
-                has: "a customer-scoped client".into(),
-            })
-        }
-    }
+    let channel_id = body.integer("channelId")?;
     let site_locations = match body.object("siteLocation")? {
         None => Vec::new(),
         Some(site) => vec![SiteLocation {
@@ -174,9 +158,9 @@ fn new_service_from(body: &JsonObject, caller: &Caller) -> Result<NewService, Ap
         license_type,
         licensed_users_count,
         channel_id,
-        ovoc_customer_type: body.string("ovocCustomerType")?,
+        ovoc_customer_type: bounded(body, "ovocCustomerType", CUSTOMER_TYPE_MAX)?,
         tenant_id: body.guid("msTenantId")?,
-        default_domain: body.string("msDefaultDomain")?,
+        default_domain: bounded(body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?,
         site_locations,
     })
 }
@@ -189,25 +173,20 @@ fn new_service_from(body: &JsonObject, caller: &Caller) -> Result<NewService, Ap
         (status = 201, description = "Created; Location names the new service", body = ServiceDetailV3),
         (status = 400, description = "A field is invalid (named in `field`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The client cannot create services", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 409, description = "The short name is taken", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The client cannot create services (role), or not in that channel (`scope_too_wide`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`short_name_taken` in the channel, or `tenant_in_use` by another service", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 256 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    caller.require(Role::Operator)?;
+pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(body): SmallBody) -> ApiResult<Response> {
+    caller.principal.require(domain::Role::Operator)?;
     let body = JsonObject::parse(&body)?;
-    let new = new_service_from(&body, &caller)?;
-    let service = state.store.create_service(&new).await.map_err(|e| match e {
-        store::StoreError::Conflict(_) => ApiError::Conflict {
-            code: "short_name_taken",
-            message: format!("a service with short name '{}' already exists", new.short_name.as_str()),
-        },
-        other => other.into(),
-    })?;
+    let new = caller.principal.authorize_new_service(new_service_from(&body)?)?;
+    let service = state.store.create_service(&new).await?;
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "service.create",
         Some(service.id),
         format!("short name {}", service.short_name),
@@ -251,28 +230,30 @@ fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
 #[utoipa::path(
     patch, path = "/api/v3/customer/{customerGuid}", tag = "Services",
     summary = "Change license and secure connection",
-    description = "Changes full name, license, licensed count, tenant id and app registration. Setting connection fields validates them by requesting a token from the customer's tenant; the outcome is in `Replication.connectionValid` and `connectionMessage`.",
+    description = "Changes full name, license, licensed count, tenant id and app registration. Setting connection fields validates them by requesting a token from the customer's tenant; the outcome is in `Replication.connectionValid` and `connectionMessage`. `msTenantId`, `applicationClientId`, `applicationClientSecret`, `clientSecretExpirationDate`, `licenseType` and `licensedUsersCount` may be changed by provider- and channel-scoped Operators and Admins only. A new tenant id or app id drops the stored secret (unless a new one comes in the same request) and the replication state: the next sync is a full round.",
     params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
     request_body(content = crate::openapi::PatchServiceDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed service", body = ServiceDetailV3),
         (status = 400, description = "A field is invalid, or `Invalid change for License Type!`", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "The client's role cannot write (`insufficient_role`), or a customer-scoped client named a connection field (`forbidden_field`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`tenant_in_use`: another service is connected to this tenant", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 256 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn patch(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
-    body: Bytes,
+    customer: Customer<Write>,
+    SmallBody(body): SmallBody,
 ) -> ApiResult<Json<ServiceDetailV3>> {
-    let id = parse_customer_guid(&guid)?;
-    caller.require(Role::Operator)?;
-    let service = caller.visible_service(&state, id).await?;
+    let Customer { caller, grant, service } = customer;
     let body = JsonObject::parse(&body)?;
+    caller
+        .principal
+        .may_change_fields(CONNECTION_FIELDS.into_iter().filter(|field| body.has(field)))?;
 
     let mut patch = ServicePatch::default();
     if let Some(name) = body.string("customerFullName")? {
@@ -303,9 +284,9 @@ pub async fn patch(
         patch.licensed_users_count = Some(count);
     }
     patch.tenant_id = body.guid("msTenantId")?;
-    patch.default_domain = body.string("msDefaultDomain")?;
-    patch.app_client_id = body.string("applicationClientId")?.map(|s| s.trim().to_string());
-    let secret = body.string("applicationClientSecret")?;
+    patch.default_domain = bounded(&body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?;
+    patch.app_client_id = bounded(&body, "applicationClientId", APP_CLIENT_ID_MAX)?.map(|s| s.trim().to_string());
+    let secret = bounded(&body, "applicationClientSecret", APP_CLIENT_SECRET_MAX)?;
     if let Some(secret) = &secret {
         if secret.is_empty() {
             return Err(ApiError::invalid_field(
@@ -313,30 +294,34 @@ pub async fn patch(
                 "applicationClientSecret must not be empty",
             ));
         }
-        patch.app_client_secret_sealed = Some(state.keys.seal(secret.as_bytes())?);
-        patch.app_client_secret_hint = Some(secret_hint(secret));
+        patch.secret = SecretChange::Set {
+            sealed: state.keys.seal(secret.as_bytes())?,
+            hint: secret_hint(secret),
+        };
     }
     if let Some(raw) = body.string("clientSecretExpirationDate")? {
         patch.secret_expires_at = Some(parse_expiry(&raw)?);
     }
     let connection_touched = patch.tenant_id.is_some() || patch.app_client_id.is_some() || secret.is_some();
+    // A new tenant or app: the old secret and the old tenant's sync state must not carry over.
+    let patch = patch.with_connection_rules(&service);
 
-    let mut updated = state.store.update_service(id, &patch).await?;
+    let mut updated = state.store.update_service(&grant, &patch).await?;
     if connection_touched {
-        updated = check_connection(&state, updated, secret.as_deref()).await?;
+        updated = check_connection(&state, &grant, updated, secret.as_deref()).await?;
     }
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "service.patch",
-        Some(id),
-        changed_fields(&body),
+        Some(service.id),
+        changed_fields(&body, &patch),
     )
     .await;
     Ok(Json(ServiceDetailV3::of(&updated, true)))
 }
 
-fn changed_fields(body: &JsonObject) -> String {
+fn changed_fields(body: &JsonObject, patch: &ServicePatch) -> String {
     let names = [
         "customerFullName",
         "licenseType",
@@ -348,12 +333,24 @@ fn changed_fields(body: &JsonObject) -> String {
         "clientSecretExpirationDate",
     ];
     let changed: Vec<&str> = names.into_iter().filter(|n| body.has(n)).collect();
-    format!("changed {}", changed.join(", "))
+    let mut text = format!("changed {}", changed.join(", "));
+    if patch.reset_sync {
+        text.push_str("; new tenant or app: replication state reset");
+        if patch.secret == SecretChange::Clear {
+            text.push_str(", stored secret dropped");
+        }
+    }
+    text
 }
 
 /// Proves a (possibly partly) new secure connection by requesting a token, and records the
 /// outcome in the service's replication state. A refusal is the operator's to fix, not a 500.
-async fn check_connection(state: &AppState, service: Service, new_secret: Option<&str>) -> ApiResult<Service> {
+async fn check_connection(
+    state: &AppState,
+    grant: &Authorized<CustomerId, Write>,
+    service: Service,
+    new_secret: Option<&str>,
+) -> ApiResult<Service> {
     let Some(sync) = &state.sync else {
         return Ok(service);
     };
@@ -375,7 +372,7 @@ async fn check_connection(state: &AppState, service: Service, new_secret: Option
     let mut sync_state = service.sync.clone();
     sync_state.connection_ok = Some(ok);
     sync_state.connection_message = Some(message);
-    state.store.update_sync_state(service.id, &sync_state).await?;
+    state.store.update_sync_state(grant, &sync_state).await?;
     Ok(Service {
         sync: sync_state,
         ..service

@@ -4,18 +4,18 @@
 use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::{PageRequest, Role, Service};
+use domain::access::Write;
+use domain::{PageRequest, Service};
 
-use crate::caller::Caller;
+use crate::caller::Customer;
 use crate::error::{ApiError, ApiResult};
 use crate::import;
 use crate::page_cache::PageKey;
 use crate::query::Query;
-use crate::routes::parse_customer_guid;
 use crate::state::AppState;
 
 /// Rules a service must meet before its users can be listed or loaded.
@@ -73,12 +73,11 @@ fn require_source(service: &Service) -> Result<(), ApiError> {
 )]
 pub async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
+    customer: Customer,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let customer = parse_customer_guid(&guid)?;
+    let Customer { grant, service, .. } = customer;
     let query = Query::parse(raw.as_deref());
     let page = PageRequest::parse(query.single("PageNumber")?, query.single("PageSize")?).map_err(|e| {
         let code = match e {
@@ -87,14 +86,13 @@ pub async fn list_users(
         };
         ApiError::bad_request(code, Some(e.parameter().to_string()), e.to_string())
     })?;
-    let service = caller.visible_service(&state, customer).await?;
     require_user_list(&service)?;
     require_source(&service)?;
 
     // The service row just read names the served generation: a cached or client-held page of
     // that generation is exactly what a fresh read would return.
     let key = PageKey {
-        customer,
+        customer: service.id,
         generation: service.generation,
         number: page.number(),
         size: page.size(),
@@ -112,7 +110,7 @@ pub async fn list_users(
                 state.metrics.page_cache_misses.fetch_add(1, Ordering::Relaxed);
                 let slice = state
                     .store
-                    .read_page(customer, page.first_ordinal(), page.size())
+                    .read_page(&grant, page.first_ordinal(), page.size())
                     .await?
                     .ok_or(ApiError::CustomerNotFound)?;
                 let key = PageKey {
@@ -196,20 +194,18 @@ pub fn render_page(page: &PageRequest, total_records: i64, bodies: &[String]) ->
         (status = 409, description = "Another import committed first", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the configured limit", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor CSV", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`import_busy`: the process runs its limit of imports; retry after `Retry-After` seconds", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn replace_users(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
+    customer: Customer<Write>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<import::ImportSummary>> {
-    let customer = parse_customer_guid(&guid)?;
-    caller.require(Role::Operator)?;
-    let service = caller.visible_service(&state, customer).await?;
+    let Customer { caller, grant, service } = customer;
     require_user_list(&service)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let declared_length = headers
@@ -221,12 +217,25 @@ pub async fn replace_users(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let allow_empty = Query::parse(raw.as_deref()).flag("allowEmpty")?;
-    let summary = import::replace_from_body(&state, customer, content_type, body, limit, allow_empty).await?;
+    // Imports parse and spool whole bodies: a few at a time per process, refused cheaply beyond.
+    let _slot = state
+        .imports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyRequests {
+            code: "import_busy",
+            retry_after: import::BUSY_RETRY_AFTER_SECS,
+            message: format!(
+                "this server is already running its limit of {} imports; retry in a few seconds",
+                state.config.max_concurrent_imports
+            ),
+        })?;
+    let summary = import::replace_from_body(&state, &grant, content_type, body, limit, allow_empty).await?;
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "users.replace",
-        Some(customer),
+        Some(service.id),
         format!(
             "generation {}: {} users ({} added, {} changed, {} removed)",
             summary.generation, summary.total, summary.added, summary.changed, summary.removed

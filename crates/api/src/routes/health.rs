@@ -1,4 +1,4 @@
-//! Machine endpoints outside `/api`: liveness, readiness and the OpenAPI document.
+//! Machine endpoints outside `/api`: liveness, readiness, the OpenAPI document and metrics.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::caller::Caller;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -36,36 +38,42 @@ pub async fn openapi() -> Response {
     Json(crate::openapi::document()).into_response()
 }
 
-/// Prometheus metrics: HTTP and cache counters, plus fleet gauges read from the store.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics on the main listener: for provider-scoped clients (any role), since the
+/// figures cover every channel and customer.
+pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.principal.require_provider_scope()?;
+    Ok(render_metrics(&state).await)
+}
+
+/// Prometheus metrics on the separate `--metrics-listen` address, which only the scraper should
+/// reach: no token.
+pub async fn metrics_open(State(state): State<AppState>) -> Response {
+    render_metrics(&state).await
+}
+
+/// HTTP and cache counters, plus the cached fleet gauges.
+async fn render_metrics(state: &AppState) -> Response {
     let mut out = String::new();
     state.metrics.render_counters(&mut out);
-    match state
-        .store
-        .list_services(&domain::access::Visibility::everything())
-        .await
-    {
-        Ok(services) => {
-            let connected = services.iter().filter(|s| s.has_secure_connection()).count();
-            let failing = services.iter().filter(|s| s.sync.consecutive_failures > 0).count();
-            let users: i64 = services.iter().map(|s| s.user_count).sum();
+    match state.metrics.fleet(state.store.as_ref()).await {
+        Ok(fleet) => {
             for (name, help, value) in [
                 (
                     "rosterd_services",
                     "Services (customers) in this installation.",
-                    services.len() as i64,
+                    fleet.services,
                 ),
                 (
                     "rosterd_services_connected",
                     "Services with a secure connection to their tenant.",
-                    connected as i64,
+                    fleet.connected,
                 ),
                 (
                     "rosterd_services_sync_failing",
                     "Services whose last sync failed.",
-                    failing as i64,
+                    fleet.failing,
                 ),
-                ("rosterd_users_served", "Users served across all services.", users),
+                ("rosterd_users_served", "Users served across all services.", fleet.users),
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
             }

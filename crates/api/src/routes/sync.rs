@@ -1,16 +1,15 @@
 //! `POST /api/v3/customer/{customerGuid}/user/sync`: start a replication from Microsoft Graph now.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::Role;
+use domain::access::Write;
 
-use crate::caller::Caller;
+use crate::caller::Customer;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::routes::end_users::require_user_list;
-use crate::routes::parse_customer_guid;
 use crate::state::AppState;
 use crate::sync_port::LaunchError;
 
@@ -35,14 +34,11 @@ use crate::sync_port::LaunchError;
 )]
 pub async fn start_sync(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(guid): Path<String>,
+    customer: Customer<Write>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let customer = parse_customer_guid(&guid)?;
-    caller.require(Role::Operator)?;
+    let Customer { caller, grant, service } = customer;
     let full = Query::parse(raw.as_deref()).flag("full")?;
-    let service = caller.visible_service(&state, customer).await?;
     require_user_list(&service)?;
     if !service.has_secure_connection() {
         return Err(ApiError::bad_request(
@@ -56,21 +52,18 @@ pub async fn start_sync(
         .sync
         .as_ref()
         .ok_or_else(|| ApiError::Unavailable("this rosterd process runs no sync engine".into()))?;
-    let task = sync
-        .start(customer, full, Some(caller.client))
-        .await
-        .map_err(|e| match e {
-            LaunchError::AlreadyRunning(task) => ApiError::Conflict {
-                code: "sync_in_progress",
-                message: format!("a sync of this customer is already running: task {task}"),
-            },
-            LaunchError::Failed(m) => ApiError::internal(m),
-        })?;
+    let task = sync.start(grant, full, caller.client()).await.map_err(|e| match e {
+        LaunchError::AlreadyRunning(task) => ApiError::conflict(
+            "sync_in_progress",
+            format!("a sync of this customer is already running: task {task}"),
+        ),
+        LaunchError::Failed(m) => ApiError::internal(m),
+    })?;
     crate::audit::record(
         &state,
-        Some(caller.client),
+        caller.client(),
         "users.sync",
-        Some(customer),
+        Some(service.id),
         format!("task {task}, full={full}"),
     )
     .await;

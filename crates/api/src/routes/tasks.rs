@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::Role;
+use domain::access::Read;
 use serde::Serialize;
 use store::TaskRecord;
 use utoipa::ToSchema;
@@ -82,15 +82,21 @@ pub async fn get_task(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskWire>> {
-    let task = state.store.get_task(&id).await?.ok_or_else(|| not_found(&id))?;
-    match task.customer {
-        Some(customer) => {
+    let sealed = state.store.get_task(&id).await?.ok_or_else(|| not_found(&id))?;
+    // A task belongs to a customer (the caller must be authorized for it) or to the provider.
+    let grant = match sealed.owner() {
+        Some(customer) => Some(
             caller
-                .visible_service(&state, customer)
+                .authorize::<Read>(&state, customer)
                 .await
-                .map_err(|_| not_found(&id))?;
-        }
-        None => caller.require(Role::Admin).map_err(|_| not_found(&id))?,
-    }
+                .map_err(|_| not_found(&id))?
+                .0,
+        ),
+        None => None,
+    };
+    let task = caller
+        .principal
+        .open_owned(sealed, grant.as_ref())
+        .map_err(|_| not_found(&id))?;
     Ok(Json(TaskWire::of(&task)))
 }

@@ -13,11 +13,16 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use chrono::Utc;
+use domain::access::SystemScope;
+use domain::service::SecretChange;
 use domain::{CustomerId, EndUser, LicenseType, NewService, Role, Scope, ServicePatch, ShortName};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use store::{GenerationWriter, Store};
 use tower::ServiceExt;
+
+/// What tests act as when they set data up straight in the store.
+pub const SYSTEM: SystemScope = SystemScope::new("api tests");
 
 pub struct TestApp {
     pub state: AppState,
@@ -142,10 +147,30 @@ impl TestApp {
 
     /// A new client with this role and scope, and a token for it.
     pub async fn token_for(&self, role: Role, scope: Scope) -> String {
-        let created = api::client_admin::create_client(self.store(), "test", role, scope)
+        self.client_for(role, scope).await.1
+    }
+
+    /// A new client with this role and scope: its id and a token for it.
+    pub async fn client_for(&self, role: Role, scope: Scope) -> (String, String) {
+        let created = api::client_admin::create_client(self.store(), &SYSTEM.principal(), "test", role, scope)
             .await
             .unwrap();
-        self.token_of(&created.client_id)
+        let token = self.token_of(&created.client_id);
+        (created.client_id, token)
+    }
+
+    /// The service as stored.
+    pub async fn stored(&self, id: CustomerId) -> domain::Service {
+        self.store()
+            .get_service(&SYSTEM.grant(id).read())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Replaces a service's replication state in the store.
+    pub async fn set_sync_state(&self, id: CustomerId, state: &domain::SyncState) {
+        self.store().update_sync_state(&SYSTEM.grant(id), state).await.unwrap();
     }
 
     pub fn token_of(&self, client_id: &str) -> String {
@@ -187,6 +212,18 @@ impl TestApp {
         self.send(Method::GET, uri, Some(token), &[], Body::empty()).await
     }
 
+    /// Sends a JSON body with `method` as the client of `token`.
+    pub async fn json_as(&self, method: Method, token: &str, uri: &str, body: &serde_json::Value) -> Reply {
+        self.send(
+            method,
+            uri,
+            Some(token),
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
+        )
+        .await
+    }
+
     pub async fn put_users(&self, customer: CustomerId, content_type: &str, body: impl Into<Body>) -> Reply {
         let uri = format!("/api/v3/customer/{customer}/user");
         self.send(
@@ -210,19 +247,22 @@ impl TestApp {
             licensed_users_count: Some(50),
             channel_id: channel,
             ovoc_customer_type: None,
-            tenant_id: connected.then_some(domain::samples::DEMO_TENANT),
+            // Each connected service has a tenant of its own: a tenant belongs to one service.
+            tenant_id: connected.then(uuid::Uuid::new_v4),
             default_domain: None,
             site_locations: Vec::new(),
         };
-        self.store().create_service(&new).await.unwrap();
+        self.store().create_service(&SYSTEM.grant(new)).await.unwrap();
         if connected {
             let patch = ServicePatch {
                 app_client_id: Some("11111111-2222-4333-8444-555555555555".into()),
-                app_client_secret_sealed: Some(self.state.keys.seal(b"abc~secret").unwrap()),
-                app_client_secret_hint: Some("abc".into()),
+                secret: SecretChange::Set {
+                    sealed: self.state.keys.seal(b"abc~secret").unwrap(),
+                    hint: "abc".into(),
+                },
                 ..ServicePatch::default()
             };
-            self.store().update_service(id, &patch).await.unwrap();
+            self.store().update_service(&SYSTEM.grant(id), &patch).await.unwrap();
         }
         id
     }
@@ -233,7 +273,10 @@ impl TestApp {
         for (i, user) in users.iter().enumerate() {
             writer.push(i as u64 + 1, user).unwrap();
         }
-        writer.commit(self.store(), customer, None, false).await.unwrap();
+        writer
+            .commit(self.store(), &SYSTEM.grant(customer), None, false)
+            .await
+            .unwrap();
     }
 }
 

@@ -135,7 +135,10 @@ fn routing_policy(cell: Cell<'_>) -> Result<String, RowError> {
                 .find(|(k, _)| k.eq_ignore_ascii_case("Name"))
                 .map(|(_, v)| v);
             match name {
-                Some(Value::String(name)) => Ok(name),
+                Some(Value::String(name)) => {
+                    fields::bounded(&name, key)?;
+                    Ok(name)
+                }
                 Some(Value::Null) => Ok(String::new()),
                 _ => Err(RowError::field(
                     key.name(),

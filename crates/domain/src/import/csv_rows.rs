@@ -2,7 +2,8 @@
 //! maybe after a `#TYPE` line, every field quoted, `""` for null, `True`/`False`), or a CSV whose
 //! headers are the 21 Live Platform keys.
 //!
-//! One record buffer is reused for every row, so memory does not grow with the body. The
+//! One record buffer is reused for every row, and a line longer than `MAX_ROW_BYTES` is refused
+//! before the csv reader has buffered it, so memory is bounded by the largest row. The
 //! delimiter is sniffed from the header line, because `Export-Csv -UseCulture` writes `;` in
 //! many locales. The csv crate is lenient about quoting; a body cut inside a quoted field shows
 //! up as an odd number of `"` bytes, which is reported as a truncated body.
@@ -13,8 +14,9 @@ use std::io::{self, Read};
 use csv::StringRecord;
 
 use super::body::Body;
-use super::error::{ImportError, Location};
+use super::error::{ImportError, Location, RowError};
 use super::fields::{self, Cell, Fields, Key, Shape};
+use super::MAX_ROW_BYTES;
 use crate::end_user::EndUser;
 
 /// Bytes looked at to find the header line and its delimiter.
@@ -38,13 +40,30 @@ where
         .flexible(true)
         .delimiter(delimiter)
         .buffer_capacity(READ_BUFFER)
-        .from_reader(Tracked::new(body));
+        .from_reader(Tracked::new(body, delimiter));
     let mut record = StringRecord::new();
     let header = Header::read(&mut reader, &mut record)?;
 
     let mut rows = 0u64;
-    while read_record(&mut reader, &mut record)? {
+    loop {
+        match read_record(&mut reader, &mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                return Err(match reader.get_ref().oversized {
+                    Some(column) => RowError::too_large(header.key_at(column)).at(
+                        rows + 1,
+                        Location::Csv {
+                            line: reader.get_ref().line,
+                        },
+                    ),
+                    None => error,
+                })
+            }
+        }
         if is_blank(&record) {
+            // Forget the line starts noted for it: millions of blank lines must cost nothing.
+            line_of(&mut reader, &record);
             continue;
         }
         rows += 1;
@@ -98,7 +117,13 @@ impl Header {
     ) -> Result<Self, ImportError<E>> {
         let mut saw_type_line = false;
         loop {
-            if !read_record(reader, record)? {
+            let more = read_record(reader, record).map_err(|error| match reader.get_ref().oversized {
+                Some(_) => ImportError::NotUsers {
+                    message: format!("the CSV header line is longer than the limit of {MAX_ROW_BYTES} bytes"),
+                },
+                None => error,
+            })?;
+            if !more {
                 return Err(if saw_type_line {
                     ImportError::NotUsers {
                         message: "the CSV has a #TYPE line but no header row".to_string(),
@@ -108,6 +133,7 @@ impl Header {
                 });
             }
             if is_blank(record) {
+                line_of(reader, record);
                 continue;
             }
             let is_type_line = record
@@ -141,6 +167,14 @@ impl Header {
             len: record.len(),
             shape: Shape::detect(|key| columns[key.index()].is_some()),
         })
+    }
+
+    /// The known key of a column, if any.
+    fn key_at(&self, column: usize) -> Option<&'static str> {
+        Key::ALL
+            .iter()
+            .find(|key| self.columns[key.index()] == Some(column))
+            .map(|key| key.name())
     }
 }
 
@@ -247,31 +281,42 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     DELIMITERS[best]
 }
 
-/// Counts lines and quotes of the bytes the csv reader consumes.
+/// Counts lines and quotes of the bytes the csv reader consumes, and refuses a record longer than
+/// `MAX_ROW_BYTES` before the csv reader buffers it.
 ///
 /// The csv crate reports a record's position as where the reader stood when it began, i.e. before
 /// the `\n` of a CRLF and any blank lines; so the start of every line that has content is noted
 /// here, and a record's line is that of the first such start at or after the reported byte.
 struct Tracked<R> {
     inner: Body<R>,
+    delimiter: u8,
     offset: u64,
     line: u64,
     at_line_start: bool,
     /// (byte offset, line) of line starts read ahead of the records handed out; bounded by the
-    /// csv reader's buffer.
+    /// csv reader's buffer, since every record (blank ones included) pops its own.
     starts: VecDeque<(u64, u64)>,
     odd_quotes: bool,
+    /// Bytes and column of the record being read (a newline inside quotes does not end it).
+    record_bytes: usize,
+    column: usize,
+    /// Set, with the column reached, once a record passed the limit; reads fail from then on.
+    oversized: Option<usize>,
 }
 
 impl<R> Tracked<R> {
-    fn new(inner: Body<R>) -> Self {
+    fn new(inner: Body<R>, delimiter: u8) -> Self {
         Self {
             inner,
+            delimiter,
             offset: 0,
             line: 1,
             at_line_start: true,
             starts: VecDeque::new(),
             odd_quotes: false,
+            record_bytes: 0,
+            column: 0,
+            oversized: None,
         }
     }
 
@@ -285,13 +330,26 @@ impl<R> Tracked<R> {
 }
 
 impl<R: Read> Read for Tracked<R> {
+    /// Hands out the bytes up to (not including) the one that makes a record too long, so every
+    /// complete record before it is still parsed; the next read fails.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.oversized.is_some() {
+            return Err(io::Error::other(format!(
+                "a CSV record is longer than the limit of {MAX_ROW_BYTES} bytes"
+            )));
+        }
         let n = self.inner.read(buf)?;
+        let mut handed = n;
         for (i, byte) in buf[..n].iter().enumerate() {
             match byte {
                 b'\n' => {
                     self.line += 1;
                     self.at_line_start = true;
+                    if !self.odd_quotes {
+                        self.record_bytes = 0;
+                        self.column = 0;
+                        continue;
+                    }
                 }
                 b'\r' => {}
                 other => {
@@ -301,12 +359,23 @@ impl<R: Read> Read for Tracked<R> {
                     }
                     if *other == b'"' {
                         self.odd_quotes = !self.odd_quotes;
+                    } else if *other == self.delimiter && !self.odd_quotes {
+                        self.column += 1;
                     }
                 }
             }
+            self.record_bytes += 1;
+            if self.record_bytes > MAX_ROW_BYTES {
+                self.oversized = Some(self.column);
+                handed = i;
+                break;
+            }
         }
-        self.offset += n as u64;
-        Ok(n)
+        if handed == 0 && n > 0 {
+            return self.read(buf);
+        }
+        self.offset += handed as u64;
+        Ok(handed)
     }
 }
 

@@ -14,6 +14,8 @@ pub enum ImportError<E> {
         row: u64,
         field: Option<String>,
         message: String,
+        /// `invalid_user_row`, `field_too_long` or `row_too_large`.
+        code: &'static str,
     },
     /// The body is not well-formed JSON or CSV, or it ends early. `line` is 1-based; `column` is
     /// known for JSON only.
@@ -44,7 +46,7 @@ impl<E> ImportError<E> {
     /// A stable snake_case code for problem+json.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Row { .. } => "invalid_user_row",
+            Self::Row { code, .. } => code,
             Self::Syntax { .. } => "malformed_body",
             Self::Empty => "empty_body",
             Self::NotUsers { .. } => "unsupported_body",
@@ -84,6 +86,7 @@ pub(crate) struct RowError {
     pub field: Option<&'static str>,
     /// Reads after "row N (...): ", e.g. `field 'WebName' must be a string or null, got number 5`.
     pub message: String,
+    pub code: &'static str,
 }
 
 impl RowError {
@@ -91,6 +94,7 @@ impl RowError {
         Self {
             field: Some(field),
             message: format!("field '{field}' {message}"),
+            code: "invalid_user_row",
         }
     }
 
@@ -98,6 +102,33 @@ impl RowError {
         Self {
             field: None,
             message: message.into(),
+            code: "invalid_user_row",
+        }
+    }
+
+    /// A field longer than [`MAX_FIELD_BYTES`](super::MAX_FIELD_BYTES).
+    pub fn too_long(field: &'static str, bytes: usize) -> Self {
+        Self {
+            field: Some(field),
+            message: format!(
+                "field '{field}' is {bytes} bytes long; the limit is {} bytes",
+                super::MAX_FIELD_BYTES
+            ),
+            code: "field_too_long",
+        }
+    }
+
+    /// A user larger than [`MAX_ROW_BYTES`](super::MAX_ROW_BYTES); `field` is the one being read
+    /// when the limit was reached, when known.
+    pub fn too_large(field: Option<&'static str>) -> Self {
+        let within = field.map(|f| format!(" (reached in field '{f}')")).unwrap_or_default();
+        Self {
+            field,
+            message: format!(
+                "the user is larger than the limit of {} bytes{within}",
+                super::MAX_ROW_BYTES
+            ),
+            code: "row_too_large",
         }
     }
 
@@ -112,6 +143,7 @@ impl RowError {
             row,
             field: self.field.map(str::to_string),
             message: format!("row {row} ({place}): {}", self.message),
+            code: self.code,
         }
     }
 }

@@ -209,16 +209,32 @@ pub(crate) fn quote(text: &str) -> String {
 }
 
 /// A string field: `None` for absent, null, or an empty CSV field; a JSON `""` stays `""`.
+/// Longer than `MAX_FIELD_BYTES` is an error.
 pub(crate) fn text(cell: Cell<'_>, key: Key) -> Result<Option<String>, RowError> {
-    match cell {
-        Cell::Absent | Cell::Json(Value::Null) => Ok(None),
-        Cell::Json(Value::String(s)) => Ok(Some(s)),
-        Cell::Json(other) => Err(RowError::field(
-            key.name(),
-            format!("must be a string or null, got {}", describe(&other)),
-        )),
-        Cell::Text("") => Ok(None),
-        Cell::Text(s) => Ok(Some(s.to_string())),
+    let value = match cell {
+        Cell::Absent | Cell::Json(Value::Null) => None,
+        Cell::Json(Value::String(s)) => Some(s),
+        Cell::Json(other) => {
+            return Err(RowError::field(
+                key.name(),
+                format!("must be a string or null, got {}", describe(&other)),
+            ))
+        }
+        Cell::Text("") => None,
+        Cell::Text(s) => Some(s.to_string()),
+    };
+    if let Some(text) = &value {
+        bounded(text, key)?;
+    }
+    Ok(value)
+}
+
+/// `text` if it fits in `MAX_FIELD_BYTES`.
+pub(crate) fn bounded(text: &str, key: Key) -> Result<&str, RowError> {
+    if text.len() > super::MAX_FIELD_BYTES {
+        Err(RowError::too_long(key.name(), text.len()))
+    } else {
+        Ok(text)
     }
 }
 

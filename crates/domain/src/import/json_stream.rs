@@ -5,15 +5,19 @@
 //! reading the next, so memory holds one user, never the array. Only the keys the mappers know are
 //! materialised; everything else, nested objects included, is skipped with `IgnoredAny`. A row or
 //! sink error aborts the parse through a serde error, and the real error waits in `State::failure`.
+//! A [`RowBudget`] meters every user (and the top-level object) so an oversized one is refused
+//! before it is in memory.
 
 use std::fmt;
 use std::io::{BufReader, Read};
+use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::error::Category;
 use serde_json::Value;
 
 use super::body::Body;
+use super::budget::{Metered, RowBudget};
 use super::error::{ImportError, Location, RowError};
 use super::fields::{Cell, Fields, Key, Shape};
 use crate::end_user::EndUser;
@@ -29,13 +33,18 @@ where
     R: Read,
     F: FnMut(u64, EndUser) -> Result<(), E>,
 {
+    let budget = Rc::new(RowBudget::default());
+    // A top-level scalar is one row too (a string could be endless).
+    budget.begin_row();
     let mut state = State {
         sink,
         rows: 0,
         failure: None,
+        budget: Rc::clone(&budget),
+        location: Location::JsonArray,
     };
     let outcome = {
-        let reader = BufReader::with_capacity(READ_BUFFER, &mut body);
+        let reader = Metered::new(BufReader::with_capacity(READ_BUFFER, &mut body), Rc::clone(&budget));
         let mut de = serde_json::Deserializer::from_reader(reader);
         de.deserialize_any(TopVisitor { state: &mut state })
             .and_then(|()| de.end())
@@ -44,6 +53,7 @@ where
         Ok(()) => Ok(state.rows),
         Err(err) => Err(match state.failure.take() {
             Some(failure) => failure,
+            None if budget.exceeded() => RowError::too_large(budget.field()).at(state.rows + 1, state.location),
             None => classify(err, body.saw_content()),
         }),
     }
@@ -79,6 +89,9 @@ struct State<'s, F, E> {
     sink: &'s mut F,
     rows: u64,
     failure: Option<ImportError<E>>,
+    budget: Rc<RowBudget>,
+    /// Where the user being read sits: an array element, or the single top-level object.
+    location: Location,
 }
 
 impl<F, E> State<'_, F, E>
@@ -111,7 +124,8 @@ where
     A: SeqAccess<'de>,
     F: FnMut(u64, EndUser) -> Result<(), E>,
 {
-    while let Some(element) = seq.next_element_seed(ElementSeed)? {
+    let budget = Rc::clone(&state.budget);
+    while let Some(element) = seq.next_element_seed(ElementSeed { budget: &budget })? {
         if let Err(failure) = state.accept(element, Location::JsonArray) {
             return Err(state.fail(failure));
         }
@@ -195,19 +209,24 @@ impl Visitor<'_> for KeyVisitor {
     }
 }
 
-struct ElementSeed;
+struct ElementSeed<'b> {
+    budget: &'b RowBudget,
+}
 
-impl<'de> DeserializeSeed<'de> for ElementSeed {
+impl<'de> DeserializeSeed<'de> for ElementSeed<'_> {
     type Value = Element;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Element, D::Error> {
-        deserializer.deserialize_any(ElementVisitor)
+        self.budget.begin_row();
+        deserializer.deserialize_any(ElementVisitor { budget: self.budget })
     }
 }
 
-struct ElementVisitor;
+struct ElementVisitor<'b> {
+    budget: &'b RowBudget,
+}
 
-impl<'de> Visitor<'de> for ElementVisitor {
+impl<'de> Visitor<'de> for ElementVisitor<'_> {
     type Value = Element;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -218,11 +237,16 @@ impl<'de> Visitor<'de> for ElementVisitor {
         let mut user = JsonUser::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
-                KeyKind::User(key) => user.read_entry(key, &mut map)?,
+                KeyKind::User(key) => {
+                    self.budget.set_field(Some(key.name()));
+                    user.read_entry(key, &mut map)?;
+                }
                 KeyKind::Data | KeyKind::Other => {
+                    self.budget.set_field(None);
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+            self.budget.set_field(None);
         }
         Ok(Element::User(user))
     }
@@ -352,20 +376,32 @@ where
     /// An envelope streams its `data` array; any other object is one user. Which one it is shows
     /// only once the object has been read, so the user keys are kept until then.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let budget = Rc::clone(&self.state.budget);
+        self.state.location = Location::JsonObject;
+        budget.begin_row();
         let mut user = JsonUser::new();
         let mut streamed = false;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 KeyKind::Data if !streamed => {
+                    budget.pause();
+                    self.state.location = Location::JsonArray;
                     streamed = map.next_value_seed(DataSeed {
                         state: &mut *self.state,
                     })?;
+                    self.state.location = Location::JsonObject;
+                    budget.begin_row();
                 }
-                KeyKind::User(key) => user.read_entry(key, &mut map)?,
+                KeyKind::User(key) => {
+                    budget.set_field(Some(key.name()));
+                    user.read_entry(key, &mut map)?;
+                }
                 KeyKind::Data | KeyKind::Other => {
+                    budget.set_field(None);
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+            budget.set_field(None);
         }
         if streamed {
             return Ok(());

@@ -12,6 +12,7 @@
 //! ignored. A UTF-8 byte-order mark is dropped and UTF-16 is transcoded.
 
 mod body;
+mod budget;
 mod cs_online_user;
 mod csv_rows;
 mod error;
@@ -27,6 +28,15 @@ use crate::end_user::EndUser;
 use body::{significant_bytes, Body};
 use error::RowError;
 use fields::{Fields, Shape};
+
+/// Longest value of one field of one user, in bytes (UTF-8): ample for every one of the 21
+/// fields (Entra caps display names at 256 characters), small enough that no page re-renders
+/// megabytes for one user.
+pub const MAX_FIELD_BYTES: usize = 4 * 1024;
+
+/// Largest user record in a body, in bytes as sent (a JSON object, a CSV line), ignored
+/// properties included: the parsers hold at most about this much of the body at once.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
 
 /// The syntax of an import body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -153,11 +153,16 @@ impl Harness {
     }
 
     pub async fn task(&self, id: &str) -> TaskRecord {
-        self.store.get_task(id).await.unwrap().unwrap()
+        testkit::connected::TESTKIT.open(self.store.get_task(id).await.unwrap().unwrap())
     }
 
     pub async fn state(&self, customer: CustomerId) -> domain::SyncState {
-        self.store.get_service(customer).await.unwrap().unwrap().sync
+        self.store
+            .get_service(&testkit::connected::read(customer))
+            .await
+            .unwrap()
+            .unwrap()
+            .sync
     }
 }
 
@@ -165,7 +170,11 @@ pub async fn served(store: &dyn Store, customer: CustomerId) -> Vec<String> {
     let mut bodies = Vec::new();
     let mut first = 1;
     loop {
-        let slice = store.read_page(customer, first, 5_000).await.unwrap().unwrap();
+        let slice = store
+            .read_page(&testkit::connected::read(customer), first, 5_000)
+            .await
+            .unwrap()
+            .unwrap();
         let n = slice.bodies.len() as i64;
         bodies.extend(slice.bodies);
         first += 5_000;
