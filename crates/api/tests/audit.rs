@@ -116,7 +116,9 @@ async fn changes_are_audited_and_read_back(app: TestApp) {
 }
 
 async fn metrics(app: &TestApp) -> (u16, String) {
-    let reply = app.send(Method::GET, "/metrics", Some(&app.admin), &[], Body::empty()).await;
+    let reply = app
+        .send(Method::GET, "/metrics", Some(&app.admin), &[], Body::empty())
+        .await;
     (reply.status.as_u16(), String::from_utf8(reply.body).unwrap())
 }
 
