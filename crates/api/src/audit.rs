@@ -1,4 +1,8 @@
-//! Recording who changed what. Audit failures are logged, never fatal to the request.
+//! Recording who changed what. An audit event that cannot be written does not fail the
+//! request (the change is already committed), but it is never silent either: it is logged and
+//! counted in `rosterd_audit_write_failures_total` on `/metrics`, for alerting.
+
+use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use domain::{ClientId, CustomerId};
@@ -21,6 +25,7 @@ pub async fn record(
         detail,
     };
     if let Err(error) = state.store.record_audit(&event).await {
-        tracing::warn!(%error, action, "could not record audit event");
+        state.metrics.audit_write_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%error, action, customer = ?event.customer, "could not record an audit event");
     }
 }

@@ -18,6 +18,8 @@ pub struct Metrics {
     responses: [AtomicU64; 5],
     pub page_cache_hits: AtomicU64,
     pub page_cache_misses: AtomicU64,
+    /// Audit events that could not be written (the request itself went through).
+    pub audit_write_failures: AtomicU64,
     refresh: Duration,
     fleet: Mutex<Option<(Instant, FleetSummary)>>,
 }
@@ -28,6 +30,7 @@ impl Metrics {
             responses: Default::default(),
             page_cache_hits: AtomicU64::new(0),
             page_cache_misses: AtomicU64::new(0),
+            audit_write_failures: AtomicU64::new(0),
             refresh,
             fleet: Mutex::new(None),
         }
@@ -54,27 +57,42 @@ impl Metrics {
 
     /// The counters in Prometheus' text exposition format.
     pub fn render_counters(&self, out: &mut String) {
-        out.push_str("# HELP rosterd_http_responses_total HTTP responses by status class.\n");
-        out.push_str("# TYPE rosterd_http_responses_total counter\n");
-        for (i, counter) in self.responses.iter().enumerate() {
-            out.push_str(&format!(
-                "rosterd_http_responses_total{{class=\"{}xx\"}} {}\n",
-                i + 1,
-                counter.load(Ordering::Relaxed)
-            ));
-        }
-        out.push_str(
-            "# HELP rosterd_page_cache_requests_total Page reads answered from the page cache or the store.\n",
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let classes: Vec<(String, u64)> = self
+            .responses
+            .iter()
+            .enumerate()
+            .map(|(i, counter)| (format!("{{class=\"{}xx\"}}", i + 1), load(counter)))
+            .collect();
+        counter(
+            out,
+            "rosterd_http_responses_total",
+            "HTTP responses by status class.",
+            &classes,
         );
-        out.push_str("# TYPE rosterd_page_cache_requests_total counter\n");
-        out.push_str(&format!(
-            "rosterd_page_cache_requests_total{{result=\"hit\"}} {}\n",
-            self.page_cache_hits.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "rosterd_page_cache_requests_total{{result=\"miss\"}} {}\n",
-            self.page_cache_misses.load(Ordering::Relaxed)
-        ));
+        counter(
+            out,
+            "rosterd_page_cache_requests_total",
+            "Page reads answered from the page cache or the store.",
+            &[
+                ("{result=\"hit\"}".to_string(), load(&self.page_cache_hits)),
+                ("{result=\"miss\"}".to_string(), load(&self.page_cache_misses)),
+            ],
+        );
+        counter(
+            out,
+            "rosterd_audit_write_failures_total",
+            "Audit events that could not be recorded (see the log).",
+            &[(String::new(), load(&self.audit_write_failures))],
+        );
+    }
+}
+
+/// One counter family: its help and type lines, then one sample per label set.
+fn counter(out: &mut String, name: &str, help: &str, samples: &[(String, u64)]) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+    for (labels, value) in samples {
+        out.push_str(&format!("{name}{labels} {value}\n"));
     }
 }
 

@@ -103,10 +103,20 @@ async fn export_csv(app: TestApp) {
     assert_eq!(page["data"][1]["EnterpriseVoiceEnabled"], true);
 }
 
+/// Runs with the page cache off too: a bad body that touched the stored rows without a new
+/// generation would otherwise hide behind the cached page.
 async fn bad_bodies_change_nothing(app: TestApp) {
     let customer = app.service("badbody", 1, true, None).await;
     app.load(customer, &users(4, "keep")).await;
+    let generation = app.stored(customer).await.generation;
+    let stored = app
+        .store()
+        .stored_generations(&common::SYSTEM.grant(customer).read())
+        .await
+        .unwrap();
     let before = page_body(&app, customer).await;
+    let (_, misses_before) = app.page_reads();
+    let mut reads = 1;
 
     let mut dup = users(3, "d");
     dup.push(dup[1].clone());
@@ -163,10 +173,29 @@ async fn bad_bodies_change_nothing(app: TestApp) {
             assert!(problem["detail"].as_str().unwrap().contains(field), "{problem}");
         }
         assert_eq!(page_body(&app, customer).await, before, "data changed after {code}");
+        reads += 1;
     }
     let reply = app.put_users(customer, "application/xml", "<users/>").await;
     assert_eq!(reply.status, 415);
     assert_eq!(page_body(&app, customer).await, before);
+    reads += 1;
+    let service = app.stored(customer).await;
+    assert_eq!(service.generation, generation);
+    assert_eq!(
+        app.store()
+            .stored_generations(&common::SYSTEM.grant(customer).read())
+            .await
+            .unwrap(),
+        stored
+    );
+    if app.state.config.page_cache_bytes == 0 {
+        let (_, misses) = app.page_reads();
+        assert_eq!(
+            misses - misses_before,
+            reads - 1,
+            "every read after the first went to the store"
+        );
+    }
 }
 
 async fn essentials_services_refuse_imports(app: TestApp) {
@@ -234,10 +263,10 @@ both_backends!(
     live_platform_json_and_envelope,
     get_csonlineuser_json,
     export_csv,
-    bad_bodies_change_nothing,
     essentials_services_refuse_imports,
     imports_feed_a_service_without_connection,
 );
+both_backends_and_caches!(bad_bodies_change_nothing);
 
 #[tokio::test]
 async fn oversized_bodies_get_413_and_change_nothing() {

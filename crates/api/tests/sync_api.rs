@@ -15,7 +15,7 @@ use api::{ConnectionCheck, LaunchError, SyncPort};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::Method;
-use common::{Reply, TestApp};
+use common::{overlapping, timed, Reply, TestApp};
 use domain::{ClientId, CustomerId, Role, Scope};
 use graph::{GraphClient, GraphConfig, RecordingSleeper};
 use serde_json::{json, Value};
@@ -146,9 +146,9 @@ both_backends!(
     sync_starts_and_its_task_completes,
     second_start_conflicts_and_monitors_are_refused,
     bad_secret_is_reported_not_a_500,
-    readers_never_see_a_mixture_while_a_sync_commits,
     re_pointing_during_a_sync_commits_nothing,
 );
+both_backends_and_caches!(readers_never_see_a_mixture_while_a_sync_commits);
 
 async fn re_pointing_during_a_sync_commits_nothing(app: TestApp) {
     let SyncApp { app, fake, .. } = with_engine(app).await;
@@ -359,16 +359,17 @@ async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
         let (app, stop) = (Arc::clone(&app), Arc::clone(&stop));
         readers.push(tokio::spawn(async move {
             let (mut old, mut new) = (0u64, 0u64);
+            let mut spans = Vec::new();
             let mut n = r;
             while !stop.load(Ordering::Relaxed) {
                 let size = [100, 250, 333, 1_000][n % 4];
                 let page = 1 + (n * 7) % 9;
                 n += 1;
-                let reply = app
-                    .get(&format!(
-                        "/api/v3/customer/{customer}/user?PageNumber={page}&PageSize={size}"
-                    ))
-                    .await;
+                let (reply, span) = timed(app.get(&format!(
+                    "/api/v3/customer/{customer}/user?PageNumber={page}&PageSize={size}"
+                )))
+                .await;
+                spans.push(span);
                 assert_eq!(reply.status, 200);
                 let body = reply.json();
                 let data = body["data"].as_array().unwrap();
@@ -376,7 +377,10 @@ async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
                     .iter()
                     .filter(|u| u["WebName"].as_str().unwrap_or("").starts_with("Gen2 "))
                     .count();
-                match body["totalRecords"].as_u64().unwrap() {
+                let total = body["totalRecords"].as_u64().unwrap() as usize;
+                let full = total.saturating_sub((page - 1) * size).min(size);
+                assert_eq!(data.len(), full, "page {page} of {size} with {total} records");
+                match total {
                     3_000 => {
                         assert_eq!(renamed, 0, "a page of the old generation holds new users");
                         old += 1;
@@ -388,25 +392,37 @@ async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
                     other => panic!("totalRecords {other} belongs to no generation"),
                 }
             }
-            (old, new)
+            (old, new, spans)
         }));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let reply = post_sync(&app, &app.admin.clone(), customer, "").await;
-    let task = wait_for(&app, reply.json().as_str().unwrap()).await;
+    // The sync is being written from its start until its task is seen finished.
+    let (task, sync_span) = timed(async {
+        let reply = post_sync(&app, &app.admin.clone(), customer, "").await;
+        wait_for(&app, reply.json().as_str().unwrap()).await
+    })
+    .await;
     assert_eq!(task["status"], "CompletedSuccess", "{task}");
     assert_eq!(task["outputData"]["mode"], "delta");
     assert_eq!(task["outputData"]["removed"], REMOVED);
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop.store(true, Ordering::Relaxed);
-    let (mut old, mut new) = (0, 0);
+    let (mut old, mut new, mut reads) = (0, 0, Vec::new());
     for reader in readers {
-        let (o, n) = reader.await.unwrap();
+        let (o, n, spans) = reader.await.unwrap();
         old += o;
         new += n;
+        reads.extend(spans);
     }
     assert!(
         old > 0 && new > 0,
         "readers saw both generations ({old} old, {new} new pages)"
     );
+    let during = overlapping(&reads, &[sync_span]);
+    assert!(
+        during > 0,
+        "no read was in flight while the sync ran ({} reads)",
+        reads.len()
+    );
+    app.assert_page_reads(reads.len());
 }

@@ -328,7 +328,7 @@ where
 }
 
 /// Maps a Graph user and its Teams configuration (if Teams returned one) to the Live Platform
-/// record, following DESIGN §4:
+/// record, following the mapping table of `docs/mapping.md` (which gives the reasons):
 ///
 /// | field | rule |
 /// |---|---|
@@ -411,7 +411,7 @@ pub fn line_uri_of(numbers: &[AssignedTelephoneNumber]) -> Option<String> {
 
 /// The display name of the effective `OnlineVoiceRoutingPolicy` assignment, else `""`.
 ///
-/// Deviation noted per DESIGN §4: the tenant default instance (`Global`, by display name or
+/// A deliberate deviation from "the display name" (`docs/mapping.md`): the tenant default instance (`Global`, by display name or
 /// policy id) maps to `""`, because Get-CsOnlineUser (and so the Live Platform) leaves the field
 /// empty for users on the global policy; Graph's *effective* assignments list it explicitly.
 pub fn voice_routing_policy_of(assignments: &[EffectivePolicyAssignment]) -> String {
@@ -531,7 +531,7 @@ mod tests {
         .unwrap()
     }
 
-    /// Three rows of `fixtures/seed-example-page1.json`, verbatim.
+    /// Three rows of `testdata/seed-example-page1.json`, verbatim.
     const SEED_ROWS: &str = r#"[{"Identity": "04b6aa84-eb73-4f46-ba4a-200f86a2563a", "Status": "----", "SipAddress": "sip:meganb@m365x33712745.onmicrosoft.com", "LineURI": null, "HostingProvider": "sipfed.online.lync.com", "HybridPstnSiteName": null, "UsageLocation": "US", "RegistrarPool": null, "CallForward": "", "ObjectId": "04B6AA84-EB73-4F46-BA4A-200F86A2563A", "WebName": "Megan Bowen", "UserType": "TeamsOnly", "PsCount": 0, "IsManaged": null, "Department": null, "TenantId": "7e24d47c-eb72-439a-84e4-aea1bdb1eed9", "UserPrincipalName": "MeganB@M365x33712745.OnMicrosoft.com", "MsInterpretedUserType": "PureOnlineTeamsOnlyUser", "EnterpriseVoiceEnabled": false, "OnlineVoiceRoutingPolicy": "", "OnlinePstnGateway": ""}, {"Identity": "0a7db8a7-ef2d-4794-81e1-518fb15770d1", "Status": "----", "SipAddress": null, "LineURI": null, "HostingProvider": null, "HybridPstnSiteName": null, "UsageLocation": "US", "RegistrarPool": null, "CallForward": "", "ObjectId": "0A7DB8A7-EF2D-4794-81E1-518FB15770D1", "WebName": "Mallory Cortez", "UserType": "NoService", "PsCount": 0, "IsManaged": null, "Department": null, "TenantId": "7e24d47c-eb72-439a-84e4-aea1bdb1eed9", "UserPrincipalName": "MalloryC@M365x33712745.OnMicrosoft.com", "MsInterpretedUserType": "PureOnlineUserWithNoService", "EnterpriseVoiceEnabled": false, "OnlineVoiceRoutingPolicy": "", "OnlinePstnGateway": ""}, {"Identity": "47d18bc6-4919-4ab7-9661-5f1be0630155", "Status": "----", "SipAddress": null, "LineURI": null, "HostingProvider": "sipfed.online.lync.com", "HybridPstnSiteName": null, "UsageLocation": "US", "RegistrarPool": null, "CallForward": "", "ObjectId": "47D18BC6-4919-4AB7-9661-5F1BE0630155", "WebName": "Allan Deyoung", "UserType": "NoService", "PsCount": 0, "IsManaged": null, "Department": null, "TenantId": "7e24d47c-eb72-439a-84e4-aea1bdb1eed9", "UserPrincipalName": "AllanD@M365x33712745.OnMicrosoft.com", "MsInterpretedUserType": "PureOnlineTeamsOnlyUserWithNoService", "EnterpriseVoiceEnabled": false, "OnlineVoiceRoutingPolicy": "", "OnlinePstnGateway": ""}]"#;
 
     fn seed_row(identity: &str) -> EndUser {

@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The `LicenseType` of a service (see reference/live-platform-api.md).
+/// The `LicenseType` of a service, as the Live Platform API numbers it (0 Hosted Essentials to
+/// 5 Operator Connect Pro; see `docs/decisions.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
 pub enum LicenseType {

@@ -3,23 +3,40 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-/// `Retry-After` as delay-seconds or an HTTP date; `None` when absent or unreadable.
+/// The longest wait a `Retry-After` is read as: larger numbers and later dates read as this.
+/// The configured `max_retry_after` (at most this) then caps it further.
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as delay-seconds or an HTTP date, at most [`RETRY_AFTER_CEILING`]; `None` when
+/// absent or unreadable (the caller then backs off exponentially). Never panics, whatever the
+/// server sends.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 {
-            return Some(Duration::from_secs_f64(seconds));
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(text, Utc::now())
+}
+
+fn parse_retry_after(text: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let text = text.trim();
+    let asked = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        // RFC 9110 delay-seconds; a number too large for u64 is simply "very long".
+        text.parse::<u64>().map_or(Duration::MAX, Duration::from_secs)
+    } else if let Ok(seconds) = text.parse::<f64>() {
+        // Fractional seconds are not in the RFC but harmless. Negative, NaN and infinite values
+        // are unreadable; huge ones (1e30) saturate instead of overflowing `Duration`.
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return None;
         }
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(text).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+        Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
+    } else {
+        let when = DateTime::parse_from_rfc2822(text).ok()?.with_timezone(&Utc);
+        // A date in the past means "now"; one far ahead saturates below.
+        when.signed_duration_since(now).to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(asked.min(RETRY_AFTER_CEILING))
 }
 
 /// Backoff before attempt `attempt + 1` (`attempt` ≥ 1): `base · 2^(attempt-1)`, capped at
@@ -61,6 +78,55 @@ mod tests {
         assert!(parsed > Duration::from_secs(100) && parsed <= Duration::from_secs(120));
         assert_eq!(retry_after(&headers("soon")), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    /// Whatever a server sends, reading it never panics and never exceeds the ceiling.
+    #[test]
+    fn hostile_retry_after_values_are_read_without_panicking() {
+        let now = chrono::Utc::now();
+        let ceiling = Some(RETRY_AFTER_CEILING);
+        for huge in [
+            "99999999999999999999",
+            "18446744073709551615",
+            "1e30",
+            "1.7976931348623157e308",
+            "86401",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "   4294967296   ",
+        ] {
+            assert_eq!(parse_retry_after(huge, now), ceiling, "{huge}");
+        }
+        for unreadable in [
+            "-1",
+            "-99999999999999999999",
+            "-0.5",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "",
+            "   ",
+            "1e",
+            "0x10",
+            "+-3",
+            "Sat, 32 Dec 9999 23:59:59 GMT",
+            "tomorrow",
+            "\u{1F600}",
+        ] {
+            assert_eq!(parse_retry_after(unreadable, now), None, "{unreadable:?}");
+        }
+        assert_eq!(parse_retry_after("1e2", now), Some(Duration::from_secs(100)));
+        assert_eq!(parse_retry_after("0.000000001", now), Some(Duration::from_nanos(1)));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        // Bytes that are not visible ASCII never reach the parser as text.
+        let mut map = HeaderMap::new();
+        map.insert(RETRY_AFTER, HeaderValue::from_bytes(&[0xff, 0xfe]).unwrap());
+        assert_eq!(retry_after(&map), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::backoff::retry_after;
+use crate::backoff::{retry_after, RETRY_AFTER_CEILING};
 use crate::config::GraphConfig;
 use crate::credentials::TenantCredentials;
 use crate::error::{GraphError, Resource};
@@ -24,6 +24,9 @@ use crate::token::TokenCache;
 const DELTA_EXPIRED_CODES: [&str; 2] = ["syncStateNotFound", "resyncRequired"];
 /// Longest Graph error message kept in an error.
 const MAX_MESSAGE_CHARS: usize = 300;
+/// Largest response body read from Graph or Entra. A page of 999 users with the selected
+/// properties is a few MB; anything far larger is a broken or hostile server, not data.
+const MAX_BODY_BYTES: usize = 64 << 20;
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
@@ -74,6 +77,12 @@ impl GraphClient {
         if config.request_timeout.is_zero() {
             return Err(GraphError::Config("request_timeout must be positive".into()));
         }
+        if config.max_retry_after > RETRY_AFTER_CEILING {
+            return Err(GraphError::Config(format!(
+                "max_retry_after must be at most {} seconds",
+                RETRY_AFTER_CEILING.as_secs()
+            )));
+        }
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.request_timeout.min(std::time::Duration::from_secs(15)))
@@ -112,15 +121,36 @@ impl GraphClient {
     }
 }
 
+/// A base URL: `https`, or plain `http` to a loopback host only (a fake on this machine), so
+/// that a typo can never send a client secret or a bearer token over the network in clear text.
 fn parse_base(name: &str, text: &str) -> Result<Url, GraphError> {
     let url = Url::parse(text.trim()).map_err(|e| GraphError::Config(format!("{name}: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(GraphError::Config(format!("{name} must be an http(s) URL")));
+    let Some(host) = url.host() else {
+        return Err(GraphError::Config(format!("{name} must be an https URL")));
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(GraphError::Config(format!(
+                "{name} must be an https URL: plain http would send secrets and tokens in clear text \
+                 (it is accepted only for a loopback host such as 127.0.0.1)"
+            )))
+        }
+        _ => return Err(GraphError::Config(format!("{name} must be an https URL"))),
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(GraphError::Config(format!("{name} must not carry a query or fragment")));
     }
     Ok(url)
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// Graph for one customer tenant. Cheap to clone; clones share the token cache.
@@ -271,8 +301,8 @@ impl TenantClient {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let asked = retry_after(response.headers());
-                    match response.bytes().await {
-                        Err(error) => Failure::from_reqwest(error),
+                    match read_body(response).await {
+                        Err(failure) => failure,
                         Ok(body) => match classify_page(resource, status, asked, &body)? {
                             PageStep::Done(page) => return Ok(page),
                             PageStep::Retry(failure) => failure,
@@ -297,6 +327,24 @@ impl TenantClient {
             attempts.after_failure(failure).await?;
         }
     }
+}
+
+/// The whole body of a response, refused beyond [`MAX_BODY_BYTES`] (checked while reading, so
+/// a server cannot make the client buffer without bound).
+pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+    let too_large = || Failure::InvalidBody(format!("response body over {MAX_BODY_BYTES} bytes"));
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(Failure::from_reqwest)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn classify_page(
@@ -393,13 +441,45 @@ mod tests {
             "not a url",
             "ftp://graph.microsoft.com",
             "https://graph.microsoft.com/?x=1",
+            "http://graph.microsoft.com",
+            "http://10.0.0.1:8080",
+            "http://localhost.example.com",
+            "HTTP://GRAPH.MICROSOFT.US",
         ] {
             let config = GraphConfig {
                 graph_url: bad.into(),
                 ..GraphConfig::default()
             };
             assert!(matches!(GraphClient::new(config), Err(GraphError::Config(_))), "{bad}");
+            let config = GraphConfig {
+                login_url: bad.into(),
+                ..GraphConfig::default()
+            };
+            assert!(matches!(GraphClient::new(config), Err(GraphError::Config(_))), "{bad}");
         }
+        let plain = GraphConfig {
+            login_url: "http://login.microsoftonline.com".into(),
+            ..GraphConfig::default()
+        };
+        match GraphClient::new(plain) {
+            Err(GraphError::Config(message)) => assert!(message.contains("clear text"), "{message}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+        for loopback in [
+            "http://127.0.0.1:9000",
+            "http://127.8.9.10",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "https://graph.microsoft.us",
+        ] {
+            let config = GraphConfig::for_base_url(loopback);
+            assert!(GraphClient::new(config).is_ok(), "{loopback}");
+        }
+        let patient = GraphConfig {
+            max_retry_after: RETRY_AFTER_CEILING + std::time::Duration::from_secs(1),
+            ..GraphConfig::default()
+        };
+        assert!(matches!(GraphClient::new(patient), Err(GraphError::Config(_))));
         let config = GraphConfig {
             users_page_size: 1000,
             ..GraphConfig::default()
@@ -426,6 +506,39 @@ mod tests {
                 }),
                 "{foreign}"
             );
+        }
+    }
+
+    /// Graph's envelopes and error bodies as written by hand in `testdata/graph/`.
+    #[test]
+    fn reads_the_hand_written_envelopes() {
+        let users = include_bytes!("../../../testdata/graph/users-page.json");
+        match classify_page(Resource::Users, 200, None, users) {
+            Ok(PageStep::Done(page)) => {
+                assert!(page.next_link.unwrap().contains("$skiptoken="));
+                assert_eq!((page.delta_link, page.value.len()), (None, 2));
+            }
+            _ => panic!("a users page"),
+        }
+        let last = include_bytes!("../../../testdata/graph/users-delta-first-round.json");
+        match classify_page(Resource::UsersDelta, 200, None, last) {
+            Ok(PageStep::Done(page)) => {
+                assert_eq!(page.next_link, None);
+                assert!(page.delta_link.unwrap().contains("$deltatoken="));
+            }
+            _ => panic!("a delta page"),
+        }
+        let throttled = include_bytes!("../../../testdata/graph/throttled.json");
+        assert!(matches!(
+            classify_page(Resource::UsersDelta, 429, None, throttled),
+            Ok(PageStep::Retry(Failure::Throttled { status: 429, .. }))
+        ));
+        match classify_page(Resource::Users, 400, None, throttled) {
+            Err(GraphError::Api { code, message, .. }) => {
+                assert_eq!(code.as_deref(), Some("TooManyRequests"));
+                assert_eq!(message.as_deref(), Some("Too many requests."));
+            }
+            _ => panic!("an API error"),
         }
     }
 

@@ -27,6 +27,7 @@ mod retry;
 mod sleeper;
 mod token;
 
+pub use backoff::RETRY_AFTER_CEILING;
 pub use client::{GraphClient, TenantClient};
 pub use config::{GraphConfig, DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL};
 pub use credentials::{ClientSecret, TenantCredentials};

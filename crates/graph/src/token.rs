@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::backoff::retry_after;
-use crate::client::Inner;
+use crate::client::{read_body, Inner};
 use crate::credentials::TenantCredentials;
 use crate::error::{GraphError, Resource, TokenError};
 use crate::observer::{GraphEvent, GraphObserver};
@@ -68,26 +68,32 @@ impl TokenCache {
     }
 }
 
+/// Longest lifetime a token is cached for, whatever `expires_in` says (Entra issues one to 24
+/// hours), so that no answer can overflow the refresh time.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    /// Seconds; v2 sends a number, v1 a string.
-    expires_in: NumberOrText,
+    /// Seconds; v2 sends a number, v1 a string. Read leniently by [`lifetime_of`].
+    #[serde(default)]
+    expires_in: serde_json::Value,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumberOrText {
-    Number(u64),
-    Text(String),
-}
-
-impl NumberOrText {
-    fn seconds(&self) -> Option<u64> {
-        match self {
-            Self::Number(n) => Some(*n),
-            Self::Text(t) => t.trim().parse().ok(),
+/// The lifetime `expires_in` announces, between zero and [`MAX_TOKEN_LIFETIME`]. Anything
+/// unreadable, negative or missing is zero: the token is used for this request and replaced
+/// on the next one, rather than trusted for an unknown time.
+fn lifetime_of(expires_in: &serde_json::Value) -> Duration {
+    let seconds = match expires_in {
+        serde_json::Value::Number(number) => number.as_f64(),
+        serde_json::Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s > 0.0 => {
+            Duration::try_from_secs_f64(s).map_or(MAX_TOKEN_LIFETIME, |d| d.min(MAX_TOKEN_LIFETIME))
         }
+        _ => Duration::ZERO,
     }
 }
 
@@ -127,10 +133,11 @@ impl Inner {
         match self.request_token(credentials, observer).await {
             Ok((token, lifetime)) => {
                 let margin = self.config.token_refresh_margin.min(lifetime / 2);
+                let now = Instant::now();
                 *cached = Some(CachedToken {
                     token: token.clone(),
                     secret_fingerprint: fingerprint,
-                    refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                    refresh_at: now.checked_add(lifetime.saturating_sub(margin)).unwrap_or(now),
                 });
                 observer.on_event(&GraphEvent::TokenAcquired {
                     tenant_id: credentials.tenant_id,
@@ -177,8 +184,8 @@ impl Inner {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let asked = retry_after(response.headers());
-                    match response.bytes().await {
-                        Err(error) => Failure::from_reqwest(error),
+                    match read_body(response).await {
+                        Err(failure) => failure,
                         Ok(body) => match classify(status, asked, &body)? {
                             TokenStep::Issued(token, lifetime) => return Ok((token, lifetime)),
                             TokenStep::Retry(failure) => failure,
@@ -194,13 +201,10 @@ impl Inner {
 fn classify(status: u16, asked: Option<Duration>, body: &[u8]) -> Result<TokenStep, GraphError> {
     match status {
         200..=299 => match serde_json::from_slice::<TokenResponse>(body) {
-            Ok(issued) if !issued.access_token.is_empty() => {
-                let seconds = issued.expires_in.seconds().unwrap_or(0);
-                Ok(TokenStep::Issued(
-                    AccessToken(issued.access_token.into()),
-                    Duration::from_secs(seconds),
-                ))
-            }
+            Ok(issued) if !issued.access_token.is_empty() => Ok(TokenStep::Issued(
+                AccessToken(issued.access_token.into()),
+                lifetime_of(&issued.expires_in),
+            )),
             Ok(_) => Ok(TokenStep::Retry(Failure::InvalidBody("empty access_token".into()))),
             Err(error) => Ok(TokenStep::Retry(Failure::InvalidBody(error.to_string()))),
         },
@@ -259,6 +263,57 @@ mod tests {
             classify(404, None, b"<html>"),
             Err(GraphError::Api { status: 404, .. })
         ));
+    }
+
+    /// Entra's answers as written by hand in `testdata/graph/`.
+    #[test]
+    fn reads_the_hand_written_token_answers() {
+        let issued = include_bytes!("../../../testdata/graph/token.json");
+        assert!(
+            matches!(classify(200, None, issued), Ok(TokenStep::Issued(t, d)) if t.expose().starts_with("eyJ") && d.as_secs() == 3599)
+        );
+        let refused = include_bytes!("../../../testdata/graph/token-error.json");
+        match classify(401, None, refused) {
+            Err(GraphError::Token(error)) => {
+                assert_eq!((error.status, error.error.as_str()), (401, "invalid_client"));
+                assert!(error.error_description.unwrap().starts_with("AADSTS7000215"));
+                assert_eq!(error.error_codes, vec![7000215]);
+            }
+            _ => panic!("expected a token error"),
+        }
+    }
+
+    /// No `expires_in` can overflow the cache's refresh time or fail an otherwise good token.
+    #[test]
+    fn hostile_expires_in_values_are_bounded() {
+        let day = MAX_TOKEN_LIFETIME;
+        for (expires_in, lifetime) in [
+            (r#"3599"#, Duration::from_secs(3599)),
+            (r#""3600""#, Duration::from_secs(3600)),
+            (r#"3599.5"#, Duration::from_millis(3_599_500)),
+            (r#"18446744073709551615"#, day),
+            (r#"1e300"#, day),
+            (r#""99999999999999999999999""#, day),
+            (r#"-1"#, Duration::ZERO),
+            (r#"-9223372036854775808"#, Duration::ZERO),
+            (r#""NaN""#, Duration::ZERO),
+            (r#""inf""#, Duration::ZERO),
+            (r#""soon""#, Duration::ZERO),
+            (r#"null"#, Duration::ZERO),
+            (r#"[3599]"#, Duration::ZERO),
+            (r#"{"s":1}"#, Duration::ZERO),
+        ] {
+            let body = format!(r#"{{"token_type":"Bearer","expires_in":{expires_in},"access_token":"abc"}}"#);
+            match classify(200, None, body.as_bytes()) {
+                Ok(TokenStep::Issued(token, got)) => {
+                    assert_eq!(token.expose(), "abc");
+                    assert_eq!(got, lifetime, "{expires_in}");
+                }
+                _ => panic!("{expires_in}: the token was not accepted"),
+            }
+        }
+        let missing = br#"{"token_type":"Bearer","access_token":"abc"}"#;
+        assert!(matches!(classify(200, None, missing), Ok(TokenStep::Issued(_, d)) if d.is_zero()));
     }
 
     #[test]

@@ -87,6 +87,15 @@ async fn reads_teams_configurations_paged_and_maps_like_the_generator() {
     assert_eq!(configurations.items.len(), with_config);
     assert!(configurations.pages >= (with_config as u64).div_ceil(150));
     assert!(with_config < 2_000, "some generated users have no configuration");
+    // The client asks for evolvable enum members (`Prefer: include-unknown-enum-members`), so
+    // unlicensed users read as `ineligibleUser`, not as `unknownFutureValue`.
+    let account_types: HashSet<_> = configurations
+        .items
+        .iter()
+        .filter_map(|c| c.account_type.as_deref())
+        .collect();
+    assert!(account_types.contains("ineligibleUser"), "{account_types:?}");
+    assert!(!account_types.contains("unknownFutureValue"), "{account_types:?}");
 
     let by_id: BTreeMap<Uuid, _> = configurations.items.iter().map(|c| (c.id, c)).collect();
     let mut mapped: Vec<_> = users

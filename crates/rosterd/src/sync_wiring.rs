@@ -63,7 +63,8 @@ fn graph_client(args: &GraphArgs) -> anyhow::Result<GraphClient> {
         max_retries: args.graph_retries,
         ..GraphConfig::default()
     };
-    GraphClient::new(config).context("configuring the Microsoft Graph client")
+    GraphClient::new(config)
+        .context("configuring the Microsoft Graph client (--graph-url, --login-url, --max-retry-after)")
 }
 
 /// The engine's settings from `serve`'s flags.

@@ -266,3 +266,24 @@ async fn metrics_need_a_token_except_on_the_metrics_address() {
     assert_eq!(other.status(), 404, "the metrics address serves metrics only");
     stop(child);
 }
+
+/// A typo in a Graph or login URL must not send a client secret over the network in clear text.
+#[test]
+fn plain_http_graph_urls_are_refused_unless_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, url) in [
+        ("--graph-url", "http://graph.microsoft.com"),
+        ("--login-url", "http://login.microsoftonline.com"),
+    ] {
+        let output = rosterd(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", flag, url])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {url} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("must be an https URL"),
+            "{stderr}"
+        );
+    }
+}

@@ -10,7 +10,11 @@ use std::process::Stdio;
 use support::{read_until, rosterd, serve_base, stop};
 
 #[tokio::test]
-async fn copy_sqlite_installation_to_postgres() {
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+)]
+async fn postgres_receives_a_copy_of_a_sqlite_installation() {
     let Some(pg_url) = store_conformance::fresh_postgres_url().await else {
         return;
     };

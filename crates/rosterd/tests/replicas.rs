@@ -53,7 +53,11 @@ async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_on_one_postgres() {
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+)]
+async fn postgres_two_replicas_share_one_database() {
     let Some(database) = store_conformance::fresh_postgres_url().await else {
         return;
     };
@@ -97,41 +101,13 @@ async fn two_replicas_on_one_postgres() {
         .await
         .unwrap();
 
-    let created = rosterd(dir.path())
-        .args([
-            "client",
-            "create",
-            "--name",
-            "ops",
-            "--role",
-            "Operator",
-            "--database",
-            &database,
-        ])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
-
+    let created = support::create_client(dir.path(), &database, "ops", "Operator");
     let (a, base_a) = replica(dir.path(), &database, &fake);
     let (b, base_b) = replica(dir.path(), &database, &fake);
     let http = reqwest::Client::new();
 
     // A token issued by A is accepted by B.
-    let token: serde_json::Value = http
-        .post(format!("{base_a}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", created["client_id"].as_str().unwrap()),
-            ("client_secret", created["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = support::token_for(&base_a, &created).await;
 
     // Each import acknowledged by A is what B serves on its very next read.
     for round in 1..=5 {

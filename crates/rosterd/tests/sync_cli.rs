@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -177,11 +179,7 @@ async fn serve_syncs_connected_customers_by_itself() {
         assert!(Instant::now() < deadline, "the change did not arrive");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    support::terminate(child.id().unwrap());
     let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
         .unwrap()

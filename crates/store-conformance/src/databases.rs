@@ -28,10 +28,13 @@ pub async fn fresh_sqlite_url() -> (tempfile::TempDir, String) {
 /// A URL to a new, empty PostgreSQL database, created on the server named by
 /// `ROSTERD_TEST_POSTGRES_URL`.
 ///
-/// When the variable is unset this prints `skipped: ROSTERD_TEST_POSTGRES_URL not set` and
-/// returns `None`, so the calling test can return early; but when `CI` is set it panics instead,
-/// because CI must never skip PostgreSQL silently. The first call in a process also drops the
-/// test databases left behind by processes that have exited (best effort).
+/// When the variable is unset, PostgreSQL tests are normally not even run: the crates' build
+/// script (`build/postgres_tests.rs`) compiles them `#[ignore]`d with the reason, so `cargo
+/// test` lists them as ignored. Run anyway (`--include-ignored`), this prints `skipped:
+/// ROSTERD_TEST_POSTGRES_URL not set` and returns `None`, so the calling test can return
+/// early; but when `CI` is set it panics instead, because CI must never skip PostgreSQL. The
+/// first call in a process also drops the test databases left behind by processes that have
+/// exited (best effort).
 pub async fn fresh_postgres_url() -> Option<String> {
     let Some(admin_url) = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.trim().is_empty()) else {
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {

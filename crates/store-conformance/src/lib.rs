@@ -4,10 +4,12 @@
 //! A backend runs the whole suite with one line in its `tests/conformance.rs`:
 //! ```ignore
 //! async fn fixture() -> Option<store_conformance::Fixture> { /* open a fresh store */ }
-//! store_conformance::conformance_tests!(fixture());
+//! store_conformance::conformance_tests!(sqlite, fixture());
 //! ```
-//! Each check becomes its own `#[tokio::test]` (the backend crate needs `tokio` as a
-//! dev-dependency). Checks assert and panic: this is test support code.
+//! Each check becomes its own `#[tokio::test]` in a module named after the backend (the
+//! backend crate needs `tokio` as a dev-dependency). For `postgres` the tests are ignored
+//! unless the crate's build script set `cfg(postgres_tests)` (`build/postgres_tests.rs`).
+//! Checks assert and panic: this is test support code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -81,13 +83,34 @@ impl Fixture {
     }
 }
 
-/// Emits one `#[tokio::test]` per check. `$fixture` is an expression evaluated once per test
-/// that yields `Option<Fixture>`; `None` skips the test (the helper that decided so has said why).
+/// Emits one `#[tokio::test]` per check, in `mod sqlite` or `mod postgres`. `$fixture` is an
+/// expression evaluated once per test that yields `Option<Fixture>`; `None` skips the test
+/// (the helper that decided so has said why).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($fixture:expr) => {
+    (sqlite, $fixture:expr) => {
+        mod sqlite {
+            use super::*;
+            $crate::__conformance_checks!($fixture; []);
+        }
+    };
+    (postgres, $fixture:expr) => {
+        mod postgres {
+            use super::*;
+            $crate::__conformance_checks!($fixture; [cfg_attr(
+                not(postgres_tests),
+                ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+            )]);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_checks {
+    ($fixture:expr; $attrs:tt) => {
         $crate::__conformance_tests!(
-            $fixture;
+            $fixture; $attrs;
             ping_and_backend,
             services_crud,
             short_name_conflicts,
@@ -122,14 +145,21 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
-    ($fixture:expr; $($check:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() {
-                if let Some(fixture) = $fixture.await {
-                    $crate::$check(fixture.store()).await;
-                }
+    ($fixture:expr; $attrs:tt; $($check:ident),* $(,)?) => {
+        $( $crate::__conformance_test!($fixture; $attrs; $check); )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test {
+    ($fixture:expr; [$($attr:meta)?]; $check:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])?
+        async fn $check() {
+            if let Some(fixture) = $fixture.await {
+                $crate::$check(fixture.store()).await;
             }
-        )*
+        }
     };
 }

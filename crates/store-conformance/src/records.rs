@@ -208,11 +208,24 @@ pub async fn audit_events_recorded(store: &dyn Store) {
             detail: String::new(),
         },
     ];
+    assert_eq!(store.list_audit_events(&crate::SYSTEM).await.unwrap(), vec![]);
     for event in &events {
         store.record_audit(event).await.unwrap();
     }
     // The same event twice is two entries, not a conflict.
     store.record_audit(&events[0]).await.unwrap();
+    // Read back exactly, in recording order (not time order: the second was recorded later
+    // but is dated earlier).
+    let earlier = AuditEvent {
+        at: events[0].at - Duration::days(1),
+        detail: "an older date, recorded last".to_string(),
+        ..events[1].clone()
+    };
+    store.record_audit(&earlier).await.unwrap();
+    assert_eq!(
+        store.list_audit_events(&crate::SYSTEM).await.unwrap(),
+        vec![events[0].clone(), events[1].clone(), events[0].clone(), earlier]
+    );
 }
 
 /// `prune_tasks` deletes finished tasks of one kind completed before the cut-off, and nothing

@@ -1,7 +1,7 @@
 //! Long-running task records and the audit trail.
 
 use chrono::{DateTime, Utc};
-use domain::CustomerId;
+use domain::{ClientId, CustomerId};
 use sqlx::postgres::PgRow;
 use store::{AuditEvent, StoreError, StoreResult, TaskRecord, TaskStatus};
 use uuid::Uuid;
@@ -127,5 +127,23 @@ impl PgStore {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    pub(crate) async fn list_audit_events_impl(&self) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT at, client_id, action, customer_id, detail FROM audit_events ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    at: get(row, "at")?,
+                    client: get::<Option<Uuid>>(row, "client_id")?.map(ClientId),
+                    action: get(row, "action")?,
+                    customer: get::<Option<Uuid>>(row, "customer_id")?.map(CustomerId),
+                    detail: get(row, "detail")?,
+                })
+            })
+            .collect()
     }
 }

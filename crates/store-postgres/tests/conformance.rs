@@ -12,4 +12,4 @@ async fn fixture() -> Option<Fixture> {
     Some(Fixture::new(store, None))
 }
 
-store_conformance::conformance_tests!(fixture());
+store_conformance::conformance_tests!(postgres, fixture());

@@ -157,6 +157,10 @@ impl Store for SqliteStore {
         self.record_audit_impl(event).await
     }
 
+    async fn list_audit_events(&self, _system: &SystemScope) -> StoreResult<Vec<AuditEvent>> {
+        self.list_audit_events_impl().await
+    }
+
     async fn claim_due_sync(
         &self,
         now: DateTime<Utc>,

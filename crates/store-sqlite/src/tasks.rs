@@ -1,7 +1,7 @@
 //! Long-running task records and the audit trail.
 
 use chrono::{DateTime, Utc};
-use domain::CustomerId;
+use domain::{ClientId, CustomerId};
 use sqlx::sqlite::SqliteRow;
 use store::{AuditEvent, StoreError, StoreResult, TaskRecord, TaskStatus};
 
@@ -126,5 +126,23 @@ impl SqliteStore {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    pub(crate) async fn list_audit_events_impl(&self) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT at, client_id, action, customer_id, detail FROM audit_events ORDER BY id")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    at: time(get(row, "at")?, "audit_events.at")?,
+                    client: parse_opt_guid(get(row, "client_id")?, "audit_events.client_id")?.map(ClientId),
+                    action: get(row, "action")?,
+                    customer: parse_opt_guid(get(row, "customer_id")?, "audit_events.customer_id")?.map(CustomerId),
+                    detail: get(row, "detail")?,
+                })
+            })
+            .collect()
     }
 }

@@ -11,4 +11,4 @@ async fn fixture() -> Option<Fixture> {
     Some(Fixture::new(store, Some(dir)))
 }
 
-store_conformance::conformance_tests!(fixture());
+store_conformance::conformance_tests!(sqlite, fixture());

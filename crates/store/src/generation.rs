@@ -62,6 +62,8 @@ struct IndexEntry {
     len: u32,
     source_len: Option<u32>,
     row: u64,
+    /// A removal: if it is the last entry of its identity, the identity is not written.
+    removal: bool,
 }
 
 /// Collects users for one customer's next generation.
@@ -137,9 +139,26 @@ impl GenerationWriter {
             len,
             source_len,
             row,
+            removal: false,
         });
         self.offset += u64::from(len) + u64::from(source_len.unwrap_or(0));
         Ok(())
+    }
+
+    /// Records that `identity` is gone as of this point of the source: an earlier push of it
+    /// is dropped, a later one brings it back. For sources that report removals in line with
+    /// the records (a Graph delta round). Needs [`last_push_wins`](Self::last_push_wins): without
+    /// it a removal has no effect.
+    pub fn push_removal(&mut self, row: u64, identity: Uuid) {
+        self.index.push(IndexEntry {
+            identity,
+            fingerprint: 0,
+            offset: self.offset,
+            len: 0,
+            source_len: None,
+            row,
+            removal: true,
+        });
     }
 
     /// Sorts, checks, diffs and commits. With `skip_if_unchanged`, an identical set commits
@@ -154,22 +173,15 @@ impl GenerationWriter {
     ) -> Result<ReplaceOutcome, WriteError> {
         let Self {
             spool,
-            mut index,
+            index,
             last_push_wins,
             expected_base,
             ..
         } = self;
         let file = Arc::new(spool.into_inner().map_err(|e| e.into_error())?);
-        let index = tokio::task::spawn_blocking(move || {
-            // Stable on equal identities: pushes of one identity stay in push order.
-            index.sort_by_key(|entry| entry.identity);
-            if last_push_wins {
-                keep_last_of_each(&mut index);
-            }
-            index
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let index = tokio::task::spawn_blocking(move || final_index(index, last_push_wins))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         if let Some(pair) = index.windows(2).find(|w| w[0].identity == w[1].identity) {
             return Err(WriteError::DuplicateIdentity {
                 identity: pair[0].identity,
@@ -270,6 +282,18 @@ fn spool_len(len: usize) -> std::io::Result<u32> {
     u32::try_from(len).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "user record over 4 GiB"))
 }
 
+/// The entries to write, in identity order: with `last_push_wins` the last entry of each
+/// identity only, and no removals.
+fn final_index(mut index: Vec<IndexEntry>, last_push_wins: bool) -> Vec<IndexEntry> {
+    // Stable on equal identities: pushes of one identity stay in push order.
+    index.sort_by_key(|entry| entry.identity);
+    if last_push_wins {
+        keep_last_of_each(&mut index);
+    }
+    index.retain(|entry| !entry.removal);
+    index
+}
+
 /// Drops all but the last of each run of equal identities (the index is sorted by identity,
 /// push order within a run).
 fn keep_last_of_each(index: &mut Vec<IndexEntry>) {
@@ -355,6 +379,7 @@ mod tests {
             len: 0,
             source_len: None,
             row: 0,
+            removal: false,
         }
     }
 
@@ -371,6 +396,23 @@ mod tests {
         keep_last_of_each(&mut index);
         let kept: Vec<(u128, i64)> = index.iter().map(|e| (e.identity.as_u128(), e.fingerprint)).collect();
         assert_eq!(kept, vec![(1, 1), (2, 200), (3, 30)]);
+    }
+
+    #[test]
+    fn a_removal_drops_earlier_pushes_of_its_identity_only() {
+        let mut writer = GenerationWriter::new().unwrap();
+        writer.last_push_wins();
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        writer.push(1, &EndUser::new(a)).unwrap();
+        writer.push(2, &EndUser::new(b)).unwrap();
+        writer.push_removal(3, a);
+        writer.push_removal(4, b);
+        writer.push(5, &EndUser::new(b)).unwrap();
+        writer.push_removal(6, c);
+        let GenerationWriter { index, .. } = writer;
+        let index = final_index(index, true);
+        let kept: Vec<(Uuid, u64)> = index.iter().map(|e| (e.identity, e.row)).collect();
+        assert_eq!(kept, vec![(b, 5)], "a removed, b back after its removal, c never there");
     }
 
     #[test]

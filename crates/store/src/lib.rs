@@ -125,6 +125,8 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_tasks(&self, kind: &str, completed_before: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Every audit event, in the order they were recorded (installation-wide: a system scope).
+    async fn list_audit_events(&self, system: &SystemScope) -> StoreResult<Vec<AuditEvent>>;
 
     // ---- sync work claiming -------------------------------------------------------------------
 

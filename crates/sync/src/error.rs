@@ -2,7 +2,7 @@
 //! `lastError`): Graph and Entra messages are kept, storage internals are not.
 
 use domain::CustomerId;
-use graph::GraphError;
+use graph::{GraphError, Resource};
 use store::{StoreError, WriteError};
 
 /// A failed sync. Nothing was committed in any of these cases.
@@ -21,6 +21,10 @@ pub enum SyncError {
     Secret,
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// A listing did not provably reach its last page (its reader stopped early, or a
+    /// `/users/delta` round ended without a delta link).
+    #[error("{resource}: the listing did not reach its end ({reason}); nothing was committed")]
+    IncompleteListing { resource: Resource, reason: &'static str },
     #[error("the users were not written: {0}")]
     Write(#[source] WriteError),
     #[error("storage: {0}")]

@@ -55,8 +55,10 @@ impl Mapper {
         Ok(())
     }
 
-    /// Maps the items of one page of a full `/users/delta` round. Returns how many were
-    /// `@removed` items (skipped: a full round lists only present users, but tolerates them).
+    /// Maps the items of one page of a full `/users/delta` round, in order: a user listed again
+    /// replaces its earlier copy, and an `@removed` item drops the user if it was listed earlier
+    /// in the round (it left the directory while the round was read; a later listing brings it
+    /// back). Returns how many `@removed` items there were.
     pub(crate) fn push_full_page(&mut self, items: Vec<UserDelta>) -> Result<u64, SyncError> {
         let mut removed = 0;
         for item in items {
@@ -69,7 +71,11 @@ impl Mapper {
                         .map_err(|e| invalid_item(GraphDataError::InvalidProperty(e.to_string())))?;
                     self.push(&user)?;
                 }
-                UserDelta::Removed { .. } => removed += 1,
+                UserDelta::Removed { id, .. } => {
+                    self.rows += 1;
+                    self.writer.push_removal(self.rows, id);
+                    removed += 1;
+                }
             }
         }
         Ok(removed)
@@ -156,6 +162,7 @@ mod tests {
     use super::*;
     use domain::EndUser;
     use serde_json::json;
+    use store::Store;
 
     const TENANT: Uuid = Uuid::from_u128(0xabc);
 
@@ -207,6 +214,38 @@ mod tests {
         changes.merge_stored(&mut mapper, stored).unwrap().unwrap();
         changes.push_new(&mut mapper).unwrap();
         assert_eq!(mapper.len(), 3, "1, 2 and 9; 3 removed, 7 never stored");
+    }
+
+    /// A full round read in order: repeats replace, removals drop what came before them.
+    #[tokio::test]
+    async fn a_full_round_applies_repeats_and_removals_in_order() {
+        let (dir, url) = store_conformance::fresh_sqlite_url().await;
+        let store = store_sqlite::SqliteStore::connect(&url).await.unwrap();
+        let service = store
+            .create_service(&store_conformance::grant(store_conformance::new_service("fullround")))
+            .await
+            .unwrap();
+        let item = |n: u128, name: &str| upsert(n, json!({"displayName": name}));
+        let gone = |n: u128| {
+            UserDelta::from_value(json!({"id": Uuid::from_u128(n), "@removed": {"reason": "deleted"}})).unwrap()
+        };
+        let mut mapper = mapper();
+        let first = vec![item(1, "One"), item(2, "Two"), item(3, "Three")];
+        assert_eq!(mapper.push_full_page(first).unwrap(), 0);
+        let second = vec![item(2, "Two again"), gone(3), gone(9), gone(1), item(1, "One back")];
+        assert_eq!(mapper.push_full_page(second).unwrap(), 3);
+        let customer = store_conformance::grant(service.id);
+        let outcome = mapper.writer.commit(&store, &customer, None, false).await.unwrap();
+        assert_eq!((outcome.total, outcome.added), (2, 2));
+        let page = store.read_page(&customer.read(), 1, 10).await.unwrap().unwrap();
+        let names: Vec<String> = page
+            .bodies
+            .iter()
+            .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["WebName"].to_string())
+            .collect();
+        assert_eq!(names, ["\"One back\"", "\"Two again\""]);
+        drop(store);
+        drop(dir);
     }
 
     #[test]

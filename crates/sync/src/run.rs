@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::engine::Inner;
 use crate::error::SyncError;
 use crate::merge::{Changes, Configurations, Mapper, MergeBlocked};
-use crate::pages::{or_cancelled, PageStream};
+use crate::pages::{or_cancelled, PageStream, Step};
 use crate::progress::human;
 use crate::report::{millis, SyncMode, SyncReport, Timings};
 use crate::schedule::{choose_mode, success_state};
@@ -33,10 +33,11 @@ pub(crate) struct RunInput<'a> {
     pub(crate) started: DateTime<Utc>,
 }
 
-/// The users of one round, mapped and spooled, ready to commit.
+/// The users of one round, mapped and spooled, ready to commit. Only a listing read to its
+/// last page yields the delta link, so a round cannot exist for part of a tenant.
 struct Round {
     mapper: Mapper,
-    delta_link: Option<String>,
+    delta_link: String,
     items: u64,
     pages: u64,
 }
@@ -127,7 +128,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
     let state = success_state(
         &fresh.sync,
-        round.delta_link.clone(),
+        Some(round.delta_link.clone()),
         mode,
         started,
         inner.clock.now(),
@@ -261,13 +262,14 @@ async fn full_round(
     log.listing_started(Resource::UsersDelta);
     let mut stream = PageStream::spawn(tenant.users_delta(None));
     let mut mapper = Mapper::new(tenant_id, Arc::clone(configurations))?;
-    let (mut delta_link, mut pages, mut items, mut removed) = (None, 0u64, 0u64, 0u64);
-    while let Some(page) = stream.next(cancel).await? {
+    let (mut pages, mut items, mut removed) = (0u64, 0u64, 0u64);
+    let end = loop {
+        let page = match stream.next(cancel).await? {
+            Step::Page(page) => page,
+            Step::End(end) => break end,
+        };
         pages += 1;
         items += page.items.len() as u64;
-        if page.is_last {
-            delta_link = page.delta_link;
-        }
         let begun = Instant::now();
         let (back, skipped) = blocking(move || {
             let skipped = mapper.push_full_page(page.items);
@@ -277,11 +279,14 @@ async fn full_round(
         clocks.map += begun.elapsed();
         mapper = back;
         removed += skipped?;
-    }
+    };
     clocks.users += stream.waited;
+    let delta_link = end.into_delta_link()?;
     let mut text = format!("read {items} users from users/delta in {pages} pages");
     if removed > 0 {
-        text.push_str(&format!(" ({removed} @removed items skipped)"));
+        text.push_str(&format!(
+            " ({removed} @removed items: users that left during the round)"
+        ));
     }
     log.listing_done(Resource::UsersDelta, text);
     Ok(Round {
@@ -310,18 +315,20 @@ async fn delta_round(
     log.listing_started(Resource::UsersDelta);
     let mut stream = PageStream::spawn(tenant.users_delta(Some(link)));
     let mut changes = Changes::default();
-    let (mut delta_link, mut pages, mut items) = (None, 0u64, 0u64);
-    while let Some(page) = stream.next(cancel).await? {
+    let (mut pages, mut items) = (0u64, 0u64);
+    let end = loop {
+        let page = match stream.next(cancel).await? {
+            Step::Page(page) => page,
+            Step::End(end) => break end,
+        };
         pages += 1;
         items += page.items.len() as u64;
-        if page.is_last {
-            delta_link = page.delta_link;
-        }
         for item in page.items {
             changes.add(item);
         }
-    }
+    };
     clocks.users += stream.waited;
+    let delta_link = end.into_delta_link()?;
     log.listing_done(
         Resource::UsersDelta,
         format!(

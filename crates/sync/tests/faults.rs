@@ -1,7 +1,8 @@
 //! Faults against the fake Graph: throttling is waited out as asked and the sync succeeds;
 //! anything that makes a sync fail (persistent 503, truncated or invalid JSON, a refused token,
-//! shutdown mid-sync) commits nothing — the previous generation stays served — and is reported
-//! in the task and in the service's replication state.
+//! hostile `Retry-After` values, a page reader that dies, shutdown mid-sync) commits nothing —
+//! the previous generation stays served — and is reported in the task and in the service's
+//! replication state.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,7 +22,164 @@ both_backends!(
     refused_token_fails_with_entras_message,
     shutdown_interrupts_without_committing,
     a_second_start_is_refused_while_one_runs,
+    hostile_retry_after_never_commits_part_of_a_tenant,
+    a_page_reader_that_dies_fails_the_round,
 );
+
+/// `Retry-After` values a broken or hostile Graph might send.
+const HOSTILE_RETRY_AFTER: [&str; 8] = [
+    "99999999999999999999",
+    "1e30",
+    "-1",
+    "NaN",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "soon, maybe",
+    "",
+    "18446744073709551616.5",
+];
+
+/// A synced tenant of 1,500 users read in pages of 200 by full rounds.
+async fn synced_1500(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId, Vec<String>) {
+    let tenant = h.fake.add_generated_tenant(seed, 1_500);
+    h.fake.set_page_sizes(PageSizes {
+        delta: 200,
+        ..PageSizes::default()
+    });
+    let customer = h.connect(short, &tenant).await;
+    let first = h
+        .engine
+        .run_now(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
+    assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
+    let before = h.served(customer).await;
+    assert_eq!(before.len(), 1_500);
+    (tenant, customer, before)
+}
+
+/// Page 2 of a full round answers 429 with a hostile `Retry-After`: the client neither panics
+/// nor waits longer than configured. Throttled until it gives up, the task fails and the 1,500
+/// users stay served; throttled once, the round completes with all of them.
+async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
+    let Some(h) = Harness::new(backend).await else { return };
+    let (tenant, customer, before) = synced_1500(&h, "hostile", 26).await;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
+    let cap = common::graph_config(h.fake.url()).max_retry_after;
+    for value in HOSTILE_RETRY_AFTER {
+        let throttled = Fault::RetryAfter {
+            status: 429,
+            value: value.to_string(),
+        };
+        h.fake.clear_faults();
+        h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
+        h.fake.inject(Endpoint::UsersDelta, throttled.clone(), 3);
+        let waits_before = h.sleeper.waits().len();
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), true, None)
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, TaskStatus::Failed, "Retry-After {value:?}: {outcome:?}");
+        let error = outcome.error.unwrap();
+        assert!(
+            error.contains("still throttled (HTTP 429) after 3 attempts"),
+            "{value:?}: {error}"
+        );
+        assert_eq!(
+            h.served(customer).await,
+            before,
+            "Retry-After {value:?}: the 1,500 users stay served"
+        );
+        assert_eq!(
+            h.store
+                .get_service(&testkit::connected::read(customer))
+                .await
+                .unwrap()
+                .unwrap()
+                .generation,
+            generation
+        );
+        assert_eq!(h.task(&outcome.task_id).await.status, TaskStatus::Failed);
+        let waits = h.sleeper.waits()[waits_before..].to_vec();
+        assert_eq!(waits.len(), 2, "{value:?}");
+        assert!(waits.iter().all(|w| *w <= cap), "{value:?}: {waits:?}");
+
+        h.fake.clear_faults();
+        h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
+        h.fake.inject(Endpoint::UsersDelta, throttled, 1);
+        let outcome = h
+            .engine
+            .run_now(testkit::connected::write(customer), true, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.status,
+            TaskStatus::CompletedSuccess,
+            "{value:?}: {:?}",
+            outcome.error
+        );
+        assert_eq!(outcome.report.unwrap().total, 1_500, "{value:?}");
+        h.assert_serves(customer, &tenant).await;
+    }
+}
+
+/// The task reading `/users/delta` pages dies mid-round (here: it panics while waiting out a
+/// 429 on page 2): the round is an error, not a short tenant.
+async fn a_page_reader_that_dies_fails_the_round(backend: Backend) {
+    let Some(h) = Harness::new(backend).await else { return };
+    let (_tenant, customer, before) = synced_1500(&h, "reader", 27).await;
+    let generation = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
+    h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
+    h.fake.inject(
+        Endpoint::UsersDelta,
+        Fault::TooManyRequests {
+            retry_after_secs: Some(1),
+        },
+        1,
+    );
+    h.sleeper.panic_on_next_wait();
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), true, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, TaskStatus::Failed, "{outcome:?}");
+    let error = outcome.error.unwrap();
+    assert!(
+        error.contains("users/delta: the listing did not reach its end (the page reader panicked)"),
+        "{error}"
+    );
+    assert_eq!(h.served(customer).await, before);
+    let service = h
+        .store
+        .get_service(&testkit::connected::read(customer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(service.generation, generation);
+    assert_eq!(service.sync.last_error.as_deref(), Some(error.as_str()));
+    let task = h.task(&outcome.task_id).await;
+    assert_eq!(task.status, TaskStatus::Failed);
+    assert!(
+        task.messages
+            .iter()
+            .any(|m| m.level == "Error" && m.message.contains("the page reader panicked")),
+        "{:?}",
+        messages(&task)
+    );
+}
 
 /// A synced tenant of 300 users in pages of 50, then changed so that a new sync would differ.
 async fn synced(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId, Vec<String>) {
@@ -79,7 +237,7 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
     assert_eq!(h.sleeper.waits()[waits_before..], [Duration::from_secs(1); 3]);
     let report = outcome.report.unwrap();
     assert_eq!((report.throttle_waits, report.throttled_ms), (3, 3_000));
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
     let task = h.task(&outcome.task_id).await;
     let lines = messages(&task);
     assert_eq!(
@@ -195,7 +353,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
     let state = h.state(customer).await;
     assert_eq!((state.consecutive_failures, state.last_error), (0, None));
 }
@@ -346,7 +504,7 @@ async fn a_second_start_is_refused_while_one_runs(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(h.task(&first).await.status, TaskStatus::CompletedSuccess);
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
     // While another process holds the lease, a start is refused too.
     let now = h.clock.now();
     assert!(h

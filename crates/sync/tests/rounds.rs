@@ -12,7 +12,7 @@ use common::{has_message, messages, Backend, Harness};
 use domain::graph_mapping::AssignedTelephoneNumber;
 use store::{GenerationWriter, TaskStatus};
 use sync::{Clock, SyncMode};
-use testkit::fake_graph::{PageSizes, RemovalReason};
+use testkit::fake_graph::{Endpoint, Fault, PageSizes, RemovalReason};
 
 both_backends!(
     full_sync_of_25000_users_matches_the_mapping,
@@ -20,7 +20,58 @@ both_backends!(
     expired_delta_link_falls_back_to_a_full_round,
     imported_users_are_replaced_by_a_full_round,
     daily_reconciliation_reads_everything_again,
+    full_rounds_apply_repeated_and_removed_items_in_order,
 );
+
+/// Graph may list a user twice in a round, and users may leave while a full round is read
+/// (`@removed` for users already listed, and for one never listed): the round is still one
+/// consistent tenant, without the users that left.
+async fn full_rounds_apply_repeated_and_removed_items_in_order(backend: Backend) {
+    let Some(h) = Harness::new(backend).await else { return };
+    let tenant = h.fake.add_generated_tenant(11, 600);
+    h.fake.set_page_sizes(PageSizes {
+        delta: 50,
+        ..PageSizes::default()
+    });
+    let customer = h.connect("replayed", &tenant).await;
+    // Page 2 lists the first 20 users again; page 5 reports that 5 users of pages 1 to 4 left.
+    h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
+    h.fake.inject(Endpoint::UsersDelta, Fault::RepeatItems(20), 1);
+    h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 2);
+    h.fake.inject(Endpoint::UsersDelta, Fault::RemoveListedUsers(5), 1);
+    let outcome = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
+    let report = outcome.report.unwrap();
+    assert_eq!(report.mode, SyncMode::Full);
+    assert_eq!(report.user_items, 600 + 20 + 6);
+    assert_eq!((report.total, report.added), (595, 595));
+    let served = h.served(customer).await;
+    assert_eq!(served.len(), 595);
+    common::assert_same_users(&served, &h.expected(&tenant));
+    let never = testkit::fake_graph::NEVER_LISTED_USER.to_string();
+    assert!(!served.iter().any(|body| body.contains(&never)));
+    assert!(
+        has_message(&h.task(&outcome.task_id).await, "(6 @removed items"),
+        "{:?}",
+        messages(&h.task(&outcome.task_id).await)
+    );
+
+    // The next delta round reports those removals again: nothing changes.
+    let next = h
+        .engine
+        .run_now(testkit::connected::write(customer), false, None)
+        .await
+        .unwrap()
+        .report
+        .unwrap();
+    assert_eq!(next.mode, SyncMode::Delta);
+    assert!(!next.committed, "{next:?}");
+    h.assert_serves(customer, &tenant).await;
+}
 
 async fn full_sync_of_25000_users_matches_the_mapping(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
@@ -146,7 +197,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
         (601, 3, 2, 2, 596)
     );
     assert_eq!(report.user_items, 6, "1 change, 2 removals, 3 additions");
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
     let served = h.served(customer).await.join("\n");
     assert!(served.contains("\"LineURI\":\"tel:+31201234567\""));
     assert!(served.contains("Renamed Person"));
@@ -184,7 +235,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
         (third.mode, third.changed, third.added, third.removed),
         (SyncMode::Delta, 1, 0, 0)
     );
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
 
     // Nothing changed: nothing is written and the generation stays.
     let generation = h
@@ -235,7 +286,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
     assert_eq!(report.mode, SyncMode::Full);
     assert!(report.reason.contains("expired"), "{}", report.reason);
     assert_eq!((report.changed, report.total), (1, 300));
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
     let task = h.task(&outcome.task_id).await;
     assert!(
         task.messages
@@ -289,7 +340,7 @@ async fn imported_users_are_replaced_by_a_full_round(backend: Backend) {
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
     assert!(report.reason.contains("imported"), "{}", report.reason);
-    assert_eq!(h.served(customer).await, h.expected(&tenant));
+    h.assert_serves(customer, &tenant).await;
 }
 
 async fn daily_reconciliation_reads_everything_again(backend: Backend) {

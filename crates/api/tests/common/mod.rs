@@ -3,7 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use api::keyring::TokenSettings;
 use api::{ApiConfig, AppState, KeyRing};
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub admin: String,
+    /// The store's database, for tests that must reach behind the store.
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -58,18 +62,52 @@ impl TestApp {
         Self::with_config(backend, ApiConfig::default()).await
     }
 
+    /// With the page cache off (every read goes to the store) or at its default size.
+    pub async fn with_page_cache(backend: Backend, on: bool) -> Option<Self> {
+        let config = ApiConfig {
+            page_cache_bytes: if on { ApiConfig::default().page_cache_bytes } else { 0 },
+            ..ApiConfig::default()
+        };
+        Self::with_config(backend, config).await
+    }
+
+    /// Page reads answered from the cache and from the store so far.
+    pub fn page_reads(&self) -> (u64, u64) {
+        let metrics = &self.state.metrics;
+        (
+            metrics.page_cache_hits.load(Ordering::Relaxed),
+            metrics.page_cache_misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Asserts where the `reads` page reads made so far were answered: every one by the store
+    /// with the page cache off, some from the cache with it on.
+    pub fn assert_page_reads(&self, reads: usize) {
+        let (hits, misses) = self.page_reads();
+        if self.state.config.page_cache_bytes > 0 {
+            assert!(hits > 0, "the page cache was used ({hits} hits, {misses} misses)");
+        } else {
+            assert_eq!((hits, misses), (0, reads as u64), "every read went to the store");
+        }
+    }
+
     pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
-        let (store, dir): (Arc<dyn Store>, _) = match backend {
+        let (store, dir, database_url): (Arc<dyn Store>, _, _) = match backend {
             Backend::Sqlite => {
                 let (dir, url) = store_conformance::fresh_sqlite_url().await;
                 (
                     Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
                     Some(dir),
+                    url,
                 )
             }
             Backend::Postgres => {
                 let url = store_conformance::fresh_postgres_url().await?;
-                (Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()), None)
+                (
+                    Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()),
+                    None,
+                    url,
+                )
             }
         };
         let secret = Arc::new(auth::SecretKey::generate());
@@ -89,6 +127,7 @@ impl TestApp {
             state,
             router,
             admin: String::new(),
+            database_url,
             _dir: dir,
         };
         app.admin = app.token_for(Role::Admin, Scope::Provider).await;
@@ -255,6 +294,66 @@ pub fn users(n: usize, tag: &str) -> Vec<EndUser> {
         .collect()
 }
 
+/// When a request was in flight, as its client saw it.
+pub type Span = (Instant, Instant);
+
+/// Runs `request`, returning its output and when it was in flight.
+pub async fn timed<T>(request: impl std::future::Future<Output = T>) -> (T, Span) {
+    let started = Instant::now();
+    let out = request.await;
+    (out, (started, Instant::now()))
+}
+
+/// How many of `spans` were in flight at some moment while one of `others` was.
+pub fn overlapping(spans: &[Span], others: &[Span]) -> usize {
+    spans
+        .iter()
+        .filter(|a| others.iter().any(|b| a.0 < b.1 && b.0 < a.1))
+        .count()
+}
+
+/// Runs an atomicity test body on SQLite and PostgreSQL, each with the page cache off (every
+/// read reaches the store while it is being written) and on (the default deployment).
+#[macro_export]
+macro_rules! both_backends_and_caches {
+    ($($name:ident),* $(,)?) => {
+        $crate::__backend_cache_tests!(sqlite_cache_off, Sqlite, false, []; $($name),*);
+        $crate::__backend_cache_tests!(sqlite_cache_on, Sqlite, true, []; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_off, Postgres, false, [cfg_attr(
+            not(postgres_tests),
+            ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+        )]; $($name),*);
+        $crate::__backend_cache_tests!(postgres_cache_on, Postgres, true, [cfg_attr(
+            not(postgres_tests),
+            ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)"
+        )]; $($name),*);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_cache_tests {
+    ($module:ident, $backend:ident, $cache:expr, $attrs:tt; $($name:ident),*) => {
+        mod $module {
+            $( $crate::__backend_cache_test!($attrs, $backend, $cache, $name); )*
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_cache_test {
+    ([$($attr:meta)?], $backend:ident, $cache:expr, $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $(#[$attr])?
+        async fn $name() {
+            let backend = $crate::common::Backend::$backend;
+            let Some(app) = $crate::common::TestApp::with_page_cache(backend, $cache).await else { return };
+            super::$name(app).await;
+        }
+    };
+}
+
 /// Runs a test body against SQLite and PostgreSQL (PostgreSQL when the test database URL is set).
 #[macro_export]
 macro_rules! both_backends {
@@ -271,6 +370,7 @@ macro_rules! both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)")]
                 async fn $name() {
                     let Some(app) = $crate::common::TestApp::new($crate::common::Backend::Postgres).await else { return };
                     super::$name(app).await;

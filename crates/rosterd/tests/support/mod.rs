@@ -1,5 +1,5 @@
 //! Helpers shared by the binary's tests: run `rosterd` in a temporary directory, read its
-//! output, stop it with SIGTERM.
+//! output, stop it with SIGTERM (sent from Rust: the tests need no `kill` program).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -15,6 +15,43 @@ pub fn rosterd(dir: &Path) -> Command {
         .env("ROSTERD_SECRET_KEY_FILE", dir.join("rosterd.key"))
         .env("ROSTERD_LOG", "warn");
     cmd
+}
+
+/// `rosterd client create` on `database`: the printed client (`client_id`, `client_secret`, ...).
+pub fn create_client(dir: &Path, database: &str, name: &str, role: &str) -> serde_json::Value {
+    let created = rosterd(dir)
+        .args([
+            "client",
+            "create",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--database",
+            database,
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    serde_json::from_slice(&created.stdout).unwrap()
+}
+
+/// A token for `client` (as printed by `client create`) from the server at `base`.
+pub async fn token_for(base: &str, client: &serde_json::Value) -> String {
+    let issued: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client["client_id"].as_str().unwrap()),
+            ("client_secret", client["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    issued["access_token"].as_str().unwrap().to_string()
 }
 
 /// Reads stdout lines until `pred` matches one, collecting all of them.
@@ -34,9 +71,45 @@ pub fn read_until(child: &mut Child, pred: impl Fn(&str) -> bool) -> Vec<String>
     }
 }
 
+/// Sends SIGTERM to the process `pid`, as a service manager stopping rosterd would.
+pub fn terminate(pid: u32) {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+}
+
+/// A running server that is killed if the test ends without stopping it (a failed assertion),
+/// so that no process outlives its test.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+
+    /// SIGTERM, then waits for a graceful exit 0.
+    pub fn stop(mut self) {
+        stop(self.0.take().unwrap());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    terminate(child.id());
     for _ in 0..100 {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "graceful shutdown exits 0, got {status}");

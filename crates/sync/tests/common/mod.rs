@@ -4,12 +4,14 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::Utc;
 use domain::{CustomerId, EndUser};
-use graph::{GraphClient, GraphConfig, RecordingSleeper};
+use graph::{GraphClient, GraphConfig, RecordingSleeper, Sleeper};
 use store::{Store, TaskRecord};
 use sync::{Clock, Engine, ManualClock, SyncConfig, SystemClock};
 use testkit::fake_graph::{FakeGraph, FakeTenant};
@@ -19,11 +21,40 @@ pub enum Backend {
     Postgres,
 }
 
+/// Records the Graph client's waits instead of sleeping. Armed, its next wait panics instead:
+/// a stand-in for any bug that kills the task reading a listing (a wait for a `Retry-After`
+/// happens inside that task).
+#[derive(Debug, Default)]
+pub struct TestSleeper {
+    recorded: RecordingSleeper,
+    panic_next: AtomicBool,
+}
+
+impl TestSleeper {
+    pub fn waits(&self) -> Vec<Duration> {
+        self.recorded.waits()
+    }
+
+    pub fn panic_on_next_wait(&self) {
+        self.panic_next.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Sleeper for TestSleeper {
+    async fn sleep(&self, duration: Duration) {
+        if self.panic_next.swap(false, Ordering::SeqCst) {
+            panic!("injected panic in the Graph page reader");
+        }
+        self.recorded.sleep(duration).await;
+    }
+}
+
 pub struct Harness {
     pub store: Arc<dyn Store>,
     pub fake: FakeGraph,
     pub secrets: Arc<auth::SecretKey>,
-    pub sleeper: Arc<RecordingSleeper>,
+    pub sleeper: Arc<TestSleeper>,
     pub clock: Arc<ManualClock>,
     pub engine: Engine,
     _dir: Option<tempfile::TempDir>,
@@ -67,7 +98,7 @@ impl Harness {
     pub async fn with(backend: Backend, config: SyncConfig, system_clock: bool) -> Option<Self> {
         let (store, dir) = open_store(backend).await?;
         let fake = FakeGraph::start().await.unwrap();
-        let sleeper = Arc::new(RecordingSleeper::new());
+        let sleeper = Arc::new(TestSleeper::default());
         let graph = GraphClient::with_sleeper(graph_config(fake.url()), sleeper.clone()).unwrap();
         let secrets = Arc::new(auth::SecretKey::generate());
         let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -115,6 +146,12 @@ impl Harness {
         rendered(&self.fake.expected_end_users(tenant.tenant_id).unwrap())
     }
 
+    /// Asserts that `customer` serves exactly what a sync of `tenant`'s current users must,
+    /// naming the first user that differs (a whole tenant is too long to print).
+    pub async fn assert_serves(&self, customer: CustomerId, tenant: &FakeTenant) {
+        assert_same_users(&self.served(customer).await, &self.expected(tenant));
+    }
+
     pub async fn task(&self, id: &str) -> TaskRecord {
         testkit::connected::TESTKIT.open(self.store.get_task(id).await.unwrap().unwrap())
     }
@@ -148,6 +185,17 @@ pub async fn served(store: &dyn Store, customer: CustomerId) -> Vec<String> {
     }
 }
 
+/// Equal lists of served bodies, or a panic naming the first difference.
+pub fn assert_same_users(served: &[String], expected: &[String]) {
+    if let Some(i) = (0..served.len().min(expected.len())).find(|&i| served[i] != expected[i]) {
+        panic!(
+            "user {i} differs:\n  served:   {}\n  expected: {}",
+            served[i], expected[i]
+        );
+    }
+    assert_eq!(served.len(), expected.len(), "number of users served");
+}
+
 pub fn rendered(users: &[EndUser]) -> Vec<String> {
     users.iter().map(EndUser::render_json).collect()
 }
@@ -176,6 +224,7 @@ macro_rules! both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: set ROSTERD_TEST_POSTGRES_URL (./scripts/test sets it)")]
                 async fn $name() {
                     super::$name($crate::common::Backend::Postgres).await;
                 }

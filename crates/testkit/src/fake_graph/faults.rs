@@ -23,6 +23,19 @@ pub enum Fault {
     TooManyRequests { retry_after_secs: Option<u64> },
     /// 503 with `Retry-After: <seconds>` when given.
     ServiceUnavailable { retry_after_secs: Option<u64> },
+    /// `status` (429 or 503) with exactly this `Retry-After` value, however hostile
+    /// (`99999999999999999999`, `1e30`, `-1`, `NaN`, a date in year 9999, garbage).
+    RetryAfter { status: u16, value: String },
+    /// Answers normally; queued before another fault, aims that one at a later request.
+    Pass,
+    /// On a `/users/delta` page: the page lists the first `n` users of the tenant (in id order,
+    /// so those of a full round's first page) once more, as Graph may return an object more
+    /// than once in a round.
+    RepeatItems(usize),
+    /// On a page of a full `/users/delta` round: the first `n` users listed on earlier pages
+    /// leave the directory now (deleted, logged for the next delta round), and the page reports
+    /// them `@removed`, plus a removal of a user the tenant never had.
+    RemoveListedUsers(usize),
     /// Another status with a Graph error body (500, 502, 504, 403, 404, ...).
     Status(u16),
     /// 410 Gone (an expired delta link).

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use domain::graph_mapping::{
-    map_user, AssignedPlan, AssignedTelephoneNumber, EffectivePolicyAssignment, GraphUser, PolicyAssignment,
+    AssignedPlan, AssignedTelephoneNumber, EffectivePolicyAssignment, GraphUser, PolicyAssignment,
     TeamsUserConfiguration,
 };
 use domain::EndUser;
@@ -42,9 +42,86 @@ pub struct FakeUser {
 }
 
 impl FakeUser {
-    /// The record the sync must store for this user.
+    /// The record the sync must store for this user, written out by hand for each kind from
+    /// the mapping table (`docs/mapping.md`) instead of computed by the production mapper, so
+    /// that a mapping error shows up as a difference. It reads only the values the generator
+    /// (or a test) chose: names, department, location, numbers, policy, the guest's Teams
+    /// feature.
     pub fn expected(&self, tenant_id: Uuid) -> EndUser {
-        map_user(&self.user, self.config.as_ref(), tenant_id)
+        let user = &self.user;
+        let config = self.config.as_ref();
+        // The generator gives every user who has an `imAddresses` entry its UPN there.
+        let sip_from_upn = || {
+            user.user_principal_name
+                .as_deref()
+                .map(|upn| format!("sip:{}", upn.to_lowercase()))
+        };
+        let primary_number = || {
+            config?
+                .telephone_numbers
+                .iter()
+                .find(|n| n.assignment_category.as_deref() == Some("primary"))?
+                .telephone_number
+                .as_deref()
+                .map(|number| format!("tel:{number}"))
+        };
+        let routing_policy = config
+            .and_then(|c| {
+                c.effective_policy_assignments
+                    .iter()
+                    .find(|a| a.policy_type.as_deref() == Some("OnlineVoiceRoutingPolicy"))
+            })
+            .and_then(|a| a.policy_assignment.as_ref()?.display_name.clone())
+            .filter(|name| name != "Global")
+            .unwrap_or_default();
+        let guest_in_teams = config.is_some_and(|c| c.feature_types.iter().any(|f| f == "Teams"));
+
+        // (SipAddress, homed in Teams, UserType, MsInterpretedUserType, EnterpriseVoiceEnabled);
+        // LineURI and OnlineVoiceRoutingPolicy follow the number and policy whatever the kind
+        // (a test may give any user a number).
+        let (sip, teams_homed, user_type, interpreted, voice) = match self.kind {
+            UserKind::TeamsUser => (sip_from_upn(), true, "TeamsOnly", "PureOnlineTeamsOnlyUser", false),
+            UserKind::Disabled => (
+                sip_from_upn(),
+                true,
+                "TeamsOnly",
+                "PureOnlineActiveDirectoryDisabledUser",
+                false,
+            ),
+            UserKind::VoiceUser => (sip_from_upn(), true, "TeamsOnly", "PureOnlineTeamsOnlyUser", true),
+            UserKind::Unlicensed | UserKind::NoConfiguration => {
+                (None, false, "NoService", "PureOnlineUserWithNoService", false)
+            }
+            // The Teams plans stay in assignedPlans as Deleted: still homed online, no service.
+            UserKind::LapsedLicence => (None, true, "NoService", "PureOnlineTeamsOnlyUserWithNoService", false),
+            UserKind::ResourceAccount => (sip_from_upn(), true, "TeamsOnly", "PureOnlineApplicationInstance", true),
+            UserKind::Guest if guest_in_teams => (None, true, "TeamsOnly", "PureOnlineTeamsOnlyUser", false),
+            UserKind::Guest => (None, false, "NoService", "PureOnlineUserWithNoService", false),
+            UserKind::OnPremSfb => (sip_from_upn(), true, "NoService", "HybridOnpremSfBUser", false),
+        };
+        EndUser {
+            identity: user.id,
+            status: "----".into(),
+            sip_address: sip,
+            line_uri: primary_number(),
+            hosting_provider: teams_homed.then(|| "sipfed.online.lync.com".to_string()),
+            hybrid_pstn_site_name: None,
+            usage_location: user.usage_location.clone(),
+            registrar_pool: None,
+            call_forward: String::new(),
+            object_id: user.id.to_string().to_uppercase(),
+            web_name: user.display_name.clone(),
+            user_type: Some(user_type.into()),
+            ps_count: 0,
+            is_managed: None,
+            department: user.department.clone(),
+            tenant_id: Some(tenant_id.to_string()),
+            user_principal_name: user.user_principal_name.clone(),
+            ms_interpreted_user_type: Some(interpreted.into()),
+            enterprise_voice_enabled: Some(voice),
+            online_voice_routing_policy: routing_policy,
+            online_pstn_gateway: String::new(),
+        }
     }
 
     pub fn id(&self) -> Uuid {
@@ -384,6 +461,30 @@ mod tests {
         assert_eq!(generator().user(42), a[42]);
         let other = UserGenerator::new(8, seeded_uuid(8, 0), "x.onmicrosoft.com").user(42);
         assert_ne!(other.user.id, a[42].user.id);
+    }
+
+    /// Users of every kind (and the variants that matter: a number with an extension, a guest
+    /// in Teams, a resource account with a number) as the sync must serve them, literally, in
+    /// `testdata/fake-graph-expected.json`: checked against the mapping table by reading them,
+    /// so that the expectations written above cannot drift along with the code.
+    #[test]
+    fn users_of_every_kind_map_as_written_down() {
+        let fixture: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../../../testdata/fake-graph-expected.json")).unwrap();
+        let generator = generator();
+        let mut kinds = HashSet::new();
+        for entry in &fixture {
+            let user = generator.user(entry["index"].as_u64().unwrap());
+            assert_eq!(format!("{:?}", user.kind), entry["kind"], "{entry}");
+            kinds.insert(user.kind);
+            assert_eq!(
+                user.expected(generator.tenant_id()).render_json(),
+                serde_json::to_string(&entry["record"]).unwrap(),
+                "user {}",
+                entry["index"]
+            );
+        }
+        assert_eq!(kinds.len(), 9, "every kind is written down");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! A fake Microsoft Graph and Entra login endpoint on loopback, for running the real Graph
-//! client in tests: generated tenants, `/users` and `/admin/teams/userConfigurations` paging,
-//! `/users/delta` with real change tracking, and faults switched on from the test.
+//! client in tests: generated tenants, `/users` and `/admin/teams/userConfigurations` paging
+//! with `$select` and `Prefer` honoured, `/users/delta` with real change tracking, faults
+//! switched on from the test, and a log of every request with the time it was in flight.
 
 mod faults;
 mod generator;
 mod routes;
 mod state;
+mod wire;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::EndUser;
 use tokio::sync::oneshot;
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 pub use faults::{Endpoint, Fault};
 pub use generator::{FakeUser, UserGenerator, UserKind};
-pub use state::{PageSizes, RemovalReason};
+pub use state::{PageSizes, RemovalReason, NEVER_LISTED_USER};
 
 use routes::{lock, Shared};
 use state::{FakeState, TenantState};
@@ -30,6 +32,67 @@ pub enum FakeGraphError {
     UnknownTenant(Uuid),
     #[error("no user {0} in the tenant")]
     UnknownUser(Uuid),
+}
+
+/// One request the fake answered: which endpoint, for which tenant (from the token, or the
+/// token request's path; `None` when unauthenticated), the status, and when it was in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub endpoint: Endpoint,
+    pub tenant: Option<Uuid>,
+    pub status: u16,
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+/// Every request the fake answered, for checking what really happened at "Microsoft": how
+/// many tenants were being worked on at once, and whether one tenant ever was twice at once.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(pub Vec<RequestRecord>);
+
+impl RequestLog {
+    /// Authenticated requests (token requests included), each with its tenant.
+    fn by_tenant(&self) -> impl Iterator<Item = (Uuid, &RequestRecord)> {
+        self.0.iter().filter_map(|r| r.tenant.map(|t| (t, r)))
+    }
+
+    /// The largest number of distinct tenants with a request in flight at the same instant.
+    pub fn peak_tenants_in_flight(&self) -> usize {
+        // Half-open intervals: at equal instants, ends come before starts.
+        let mut events: Vec<(Instant, bool, Uuid)> = self
+            .by_tenant()
+            .flat_map(|(tenant, r)| [(r.started, true, tenant), (r.finished, false, tenant)])
+            .collect();
+        events.sort_by_key(|(at, starts, _)| (*at, *starts));
+        let mut in_flight: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+        let mut peak = 0;
+        for (_, starts, tenant) in events {
+            let count = in_flight.entry(tenant).or_default();
+            if starts {
+                *count += 1;
+            } else {
+                *count = count.saturating_sub(1);
+            }
+            peak = peak.max(in_flight.values().filter(|n| **n > 0).count());
+        }
+        peak
+    }
+
+    /// Two requests of one tenant that were in flight at the same time, if any: a sync reads
+    /// one request after the other, so this means two syncs of one tenant ran at once.
+    pub fn overlap_within_a_tenant(&self) -> Option<(RequestRecord, RequestRecord)> {
+        let mut per_tenant: std::collections::HashMap<Uuid, Vec<RequestRecord>> = std::collections::HashMap::new();
+        for (tenant, record) in self.by_tenant() {
+            per_tenant.entry(tenant).or_default().push(*record);
+        }
+        per_tenant.into_values().find_map(|mut records| {
+            records.sort_by_key(|r| r.started);
+            records
+                .windows(2)
+                .find(|pair| pair[1].started < pair[0].finished)
+                .map(|pair| (pair[0], pair[1]))
+        })
+    }
 }
 
 /// A tenant to serve: its app registration and initial users.
@@ -216,6 +279,11 @@ impl FakeGraph {
         lock(&self.shared).faults.count(endpoint)
     }
 
+    /// Every request answered so far, in the order they finished.
+    pub fn request_log(&self) -> RequestLog {
+        RequestLog(lock(&self.shared).requests.clone())
+    }
+
     pub fn reset_request_counts(&self) {
         lock(&self.shared).faults.reset_counts();
     }
@@ -243,6 +311,26 @@ impl FakeGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// A token for `tenant` from the fake's Entra endpoint, as the Graph client asks for it.
+    async fn token_of(http: &reqwest::Client, fake: &FakeGraph, tenant: &FakeTenant) -> String {
+        let issued: serde_json::Value = http
+            .post(format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id))
+            .form(&[
+                ("client_id", tenant.client_id.as_str()),
+                ("client_secret", tenant.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("grant_type", "client_credentials"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        issued["access_token"].as_str().unwrap().to_string()
+    }
 
     #[tokio::test]
     async fn serves_tokens_and_pages_over_http() {
@@ -250,22 +338,7 @@ mod tests {
         let tenant = fake.add_generated_tenant(1, 5);
         let http = reqwest::Client::new();
         let token_url = format!("{}/{}/oauth2/v2.0/token", fake.url(), tenant.tenant_id);
-        let form = [
-            ("client_id", tenant.client_id.as_str()),
-            ("client_secret", tenant.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-            ("grant_type", "client_credentials"),
-        ];
-        let issued: serde_json::Value = http
-            .post(&token_url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = issued["access_token"].as_str().unwrap().to_string();
+        let token = token_of(&http, &fake, &tenant).await;
 
         let page: serde_json::Value = http
             .get(format!("{}/v1.0/users?$top=2", fake.url()))
@@ -300,6 +373,98 @@ mod tests {
         assert_eq!(fake.requests(Endpoint::Token), 2);
         assert_eq!(fake.requests(Endpoint::Users), 2);
         assert_eq!(fake.tokens_issued(), 1);
+    }
+
+    /// `$select` decides the properties (Graph's default set without it, kept across pages),
+    /// and `ineligibleUser` is only sent to clients that ask for unknown enum members.
+    #[tokio::test]
+    async fn select_and_prefer_shape_the_answers() {
+        let fake = FakeGraph::start().await.unwrap();
+        let tenant = fake.add_generated_tenant(3, 300);
+        let http = reqwest::Client::new();
+        let token = token_of(&http, &fake, &tenant).await;
+        let get = |url: String, prefer: Option<&'static str>| {
+            let mut request = http.get(url).bearer_auth(&token);
+            if let Some(prefer) = prefer {
+                request = request.header("Prefer", prefer);
+            }
+            async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        let keys = |item: &serde_json::Value| -> Vec<String> { item.as_object().unwrap().keys().cloned().collect() };
+
+        let plain = get(format!("{}/v1.0/users?$top=2", fake.url()), None).await;
+        let default_keys = keys(&plain["value"][0]);
+        assert!(default_keys.contains(&"displayName".to_string()) && default_keys.contains(&"id".to_string()));
+        assert!(!default_keys.contains(&"imAddresses".to_string()), "{default_keys:?}");
+
+        let selected = get(
+            format!("{}/v1.0/users?$top=2&$select=displayName,imAddresses", fake.url()),
+            None,
+        )
+        .await;
+        assert_eq!(keys(&selected["value"][0]), ["id", "displayName", "imAddresses"]);
+        let next = selected["@odata.nextLink"].as_str().unwrap().to_string();
+        assert_eq!(
+            keys(&get(next, None).await["value"][0]),
+            ["id", "displayName", "imAddresses"]
+        );
+
+        let delta = get(format!("{}/v1.0/users/delta?$select=department", fake.url()), None).await;
+        assert_eq!(keys(&delta["value"][0]), ["id", "department"]);
+        let unknown = http
+            .get(format!("{}/v1.0/users?$select=displayName,nonsense", fake.url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 400);
+
+        let account_types = |page: &serde_json::Value| -> HashSet<String> {
+            page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["accountType"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let url = format!("{}/v1.0/admin/teams/userConfigurations?$top=300", fake.url());
+        let without = account_types(&get(url.clone(), None).await);
+        assert!(
+            without.contains("unknownFutureValue") && !without.contains("ineligibleUser"),
+            "{without:?}"
+        );
+        let with = account_types(&get(url, Some("include-unknown-enum-members")).await);
+        assert!(
+            with.contains("ineligibleUser") && !with.contains("unknownFutureValue"),
+            "{with:?}"
+        );
+    }
+
+    #[test]
+    fn request_logs_tell_overlaps_apart() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let request = |tenant, from, to| RequestRecord {
+            endpoint: Endpoint::Users,
+            tenant: Some(tenant),
+            status: 200,
+            started: at(from),
+            finished: at(to),
+        };
+        let sequential = RequestLog(vec![
+            request(a, 0, 10),
+            request(a, 10, 20),
+            request(b, 5, 15),
+            request(c, 20, 30),
+        ]);
+        assert_eq!(sequential.peak_tenants_in_flight(), 2);
+        assert_eq!(sequential.overlap_within_a_tenant(), None);
+        let twice = RequestLog(vec![request(a, 0, 10), request(a, 9, 20)]);
+        assert_eq!(twice.peak_tenants_in_flight(), 1);
+        assert!(twice.overlap_within_a_tenant().is_some());
+        let three = RequestLog(vec![request(a, 0, 10), request(b, 1, 10), request(c, 9, 12)]);
+        assert_eq!(three.peak_tenants_in_flight(), 3);
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
 //! The fake's HTTP surface: Entra's token endpoint and the three Graph collections, with the
-//! injected faults applied around the normal answers.
+//! injected faults applied around the normal answers, and every request logged with the time
+//! it was in flight.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -13,7 +15,8 @@ use axum::{Form, Router};
 use uuid::Uuid;
 
 use super::faults::{Endpoint, Fault};
-use super::state::{FakeState, Reply};
+use super::state::{FakeState, ListingOptions, Reply};
+use super::RequestRecord;
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
 
@@ -33,62 +36,92 @@ pub(crate) fn router(shared: Shared) -> Router {
 type Params = HashMap<String, String>;
 
 async fn token(State(shared): State<Shared>, Path(tenant): Path<String>, Form(form): Form<Params>) -> Response {
+    let started = Instant::now();
     let fault = lock(&shared).faults.on_request(Endpoint::Token);
-    answer(&shared, fault, |state| state.issue_token(&tenant, &form)).await
+    let tenant_id = Uuid::parse_str(&tenant).ok();
+    let response = answer(&shared, fault, |state, _| state.issue_token(&tenant, &form)).await;
+    log(&shared, Endpoint::Token, tenant_id, started, &response);
+    response
 }
 
 async fn users(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
-    graph(shared, Endpoint::Users, headers, move |state, tenant| {
+    graph(shared, Endpoint::Users, headers, move |state, tenant, _, _| {
         state.users(tenant, &query)
     })
     .await
 }
 
 async fn delta(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
-    graph(shared, Endpoint::UsersDelta, headers, move |state, tenant| {
-        state.delta(tenant, &query)
+    graph(shared, Endpoint::UsersDelta, headers, move |state, tenant, _, fault| {
+        state.delta(tenant, &query, fault)
     })
     .await
 }
 
 async fn configurations(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
-    graph(shared, Endpoint::UserConfigurations, headers, move |state, tenant| {
-        state.configurations(tenant, &query)
-    })
+    graph(
+        shared,
+        Endpoint::UserConfigurations,
+        headers,
+        move |state, tenant, options, _| state.configurations(tenant, &query, options),
+    )
     .await
 }
 
+/// A Graph request: counted, faulted, authenticated with its bearer token, logged.
 async fn graph(
     shared: Shared,
     endpoint: Endpoint,
     headers: HeaderMap,
-    produce: impl FnOnce(&FakeState, Uuid) -> Reply,
+    produce: impl FnOnce(&mut FakeState, Uuid, ListingOptions, Option<&Fault>) -> Reply,
 ) -> Response {
-    let fault = lock(&shared).faults.on_request(endpoint);
+    let started = Instant::now();
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    answer(&shared, fault, move |state| {
+    let options = ListingOptions::from_prefer(headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()));
+    let (fault, tenant) = {
+        let mut state = lock(&shared);
+        let fault = state.faults.on_request(endpoint);
+        (fault, state.authenticate(authorization.as_deref()).ok())
+    };
+    let response = answer(&shared, fault, move |state, fault| {
         match state.authenticate(authorization.as_deref()) {
-            Ok(tenant) => produce(state, tenant),
+            Ok(tenant) => produce(state, tenant, options, fault),
             Err(refusal) => refusal,
         }
     })
-    .await
+    .await;
+    log(&shared, endpoint, tenant, started, &response);
+    response
 }
 
-/// Applies `fault` (if any) around the normal answer computed by `produce`.
-async fn answer(shared: &Shared, fault: Option<Fault>, produce: impl FnOnce(&mut FakeState) -> Reply) -> Response {
+fn log(shared: &Shared, endpoint: Endpoint, tenant: Option<Uuid>, started: Instant, response: &Response) {
+    lock(shared).requests.push(RequestRecord {
+        endpoint,
+        tenant,
+        status: response.status().as_u16(),
+        started,
+        finished: Instant::now(),
+    });
+}
+
+/// Applies `fault` (if any) around the normal answer computed by `produce`, which sees the
+/// faults that shape the answer itself (extra items on a page).
+async fn answer(
+    shared: &Shared,
+    fault: Option<Fault>,
+    produce: impl FnOnce(&mut FakeState, Option<&Fault>) -> Reply,
+) -> Response {
     let immediate = match &fault {
-        Some(Fault::TooManyRequests { retry_after_secs }) => Some(throttled(
-            Reply::graph_error(429, "TooManyRequests", "Too many requests, retry later."),
-            *retry_after_secs,
-        )),
-        Some(Fault::ServiceUnavailable { retry_after_secs }) => Some(throttled(
-            Reply::graph_error(503, "serviceNotAvailable", "The service is temporarily unavailable."),
-            *retry_after_secs,
-        )),
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            Some(throttled(429, retry_after_secs.map(|secs| secs.to_string()).as_deref()))
+        }
+        Some(Fault::ServiceUnavailable { retry_after_secs }) => {
+            Some(throttled(503, retry_after_secs.map(|secs| secs.to_string()).as_deref()))
+        }
+        Some(Fault::RetryAfter { status, value }) => Some(throttled(*status, Some(value))),
         Some(Fault::Status(status)) => Some(json_response(&Reply::graph_error(
             *status,
             "generalException",
@@ -114,7 +147,10 @@ async fn answer(shared: &Shared, fault: Option<Fault>, produce: impl FnOnce(&mut
             "application/json",
             b"<html><body>Service temporarily unavailable</body></html>".to_vec(),
         )),
-        Some(Fault::Delay(_) | Fault::TruncatedJson) | None => None,
+        Some(
+            Fault::Delay(_) | Fault::TruncatedJson | Fault::Pass | Fault::RepeatItems(_) | Fault::RemoveListedUsers(_),
+        )
+        | None => None,
     };
     if let Some(response) = immediate {
         return response;
@@ -124,7 +160,7 @@ async fn answer(shared: &Shared, fault: Option<Fault>, produce: impl FnOnce(&mut
     }
     let reply = {
         let mut state = lock(shared);
-        produce(&mut state)
+        produce(&mut state, fault.as_ref())
     };
     match fault {
         Some(Fault::TruncatedJson) => {
@@ -136,12 +172,15 @@ async fn answer(shared: &Shared, fault: Option<Fault>, produce: impl FnOnce(&mut
     }
 }
 
-fn throttled(reply: Reply, retry_after_secs: Option<u64>) -> Response {
+fn throttled(status: u16, retry_after: Option<&str>) -> Response {
+    let reply = if status == 503 {
+        Reply::graph_error(503, "serviceNotAvailable", "The service is temporarily unavailable.")
+    } else {
+        Reply::graph_error(status, "TooManyRequests", "Too many requests, retry later.")
+    };
     let mut response = json_response(&reply);
-    if let Some(seconds) = retry_after_secs {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }

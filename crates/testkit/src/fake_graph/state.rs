@@ -1,17 +1,22 @@
 //! The fake's memory: tenants and their users, the change log behind `/users/delta`, issued
-//! tokens, opaque paging links, and the answers computed from them.
+//! tokens, opaque paging links, the request log, and the answers computed from them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
-use domain::graph_mapping::{GraphUser, USER_SELECT};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::faults::FaultBoard;
+use super::faults::{Fault, FaultBoard};
 use super::generator::{FakeUser, UserGenerator};
+pub(crate) use super::wire::ListingOptions;
+use super::wire::{configuration_json, removed_item, user_properties, Selection};
+use super::RequestRecord;
+
+/// The id a `Fault::RemoveListedUsers` page reports `@removed` though no user ever had it.
+pub const NEVER_LISTED_USER: Uuid = Uuid::from_u128(0x0bad_0000_0000_4000_8000_0000_0000_0001);
 
 /// Why a user left the directory, as `@removed.reason` tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,13 +138,13 @@ impl TenantState {
         let Some(user) = self.users.get_mut(&id) else {
             return false;
         };
-        let before = user_json(&user.user);
+        let before = user_properties(&user.user);
         change(user);
         user.user.id = id;
         if let Some(config) = user.config.as_mut() {
             config.id = id;
         }
-        let after = user_json(&user.user);
+        let after = user_properties(&user.user);
         let changed: BTreeSet<String> = after
             .iter()
             .filter(|(key, value)| before.get(*key) != Some(*value))
@@ -163,8 +168,9 @@ impl TenantState {
         self.delta_generation += 1;
     }
 
-    /// The delta items for log entries `from..to`: one per user, in order of first change.
-    fn changes(&self, from: usize, to: usize) -> Vec<Value> {
+    /// The delta items for log entries `from..to`: one per user, in order of first change, with
+    /// the selected properties.
+    fn changes(&self, from: usize, to: usize, selection: &Selection) -> Vec<Value> {
         struct Summary {
             added: bool,
             properties: BTreeSet<String>,
@@ -200,29 +206,23 @@ impl TenantState {
                 match self.users.get(&id) {
                     None => {
                         let reason = summary.removed.unwrap_or(RemovalReason::Deleted);
-                        Some(json!({"id": id, "@removed": {"reason": reason.as_str()}}))
+                        Some(removed_item(id, reason.as_str()))
                     }
-                    Some(user) if summary.added => Some(Value::Object(user_json(&user.user))),
+                    Some(user) if summary.added => Some(Value::Object(selection.project(&user_properties(&user.user)))),
                     Some(user) => {
-                        // Graph sends the id plus (at least) the changed properties.
-                        let full = user_json(&user.user);
+                        // Graph sends the id plus (at least) the changed properties it was asked
+                        // for; a change of unselected properties only is not reported.
+                        let full = user_properties(&user.user);
                         let mut partial = Map::new();
                         partial.insert("id".into(), json!(id));
-                        for key in &summary.properties {
+                        for key in summary.properties.iter().filter(|k| selection.contains(k)) {
                             partial.insert(key.clone(), full.get(key).cloned().unwrap_or(Value::Null));
                         }
-                        Some(Value::Object(partial))
+                        (partial.len() > 1).then_some(Value::Object(partial))
                     }
                 }
             })
             .collect()
-    }
-}
-
-fn user_json(user: &GraphUser) -> Map<String, Value> {
-    match serde_json::to_value(user) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
     }
 }
 
@@ -234,6 +234,7 @@ enum Cursor {
         t: Uuid,
         after: Uuid,
         top: usize,
+        sel: String,
     },
     Configurations {
         t: Uuid,
@@ -245,6 +246,7 @@ enum Cursor {
         after: Uuid,
         seq: usize,
         g: u64,
+        sel: String,
     },
     DeltaChanges {
         t: Uuid,
@@ -252,11 +254,13 @@ enum Cursor {
         to: usize,
         offset: usize,
         g: u64,
+        sel: String,
     },
     DeltaLink {
         t: Uuid,
         seq: usize,
         g: u64,
+        sel: String,
     },
 }
 
@@ -306,6 +310,7 @@ pub(crate) struct FakeState {
     pub(crate) tokens_issued: u64,
     pub(crate) faults: FaultBoard,
     pub(crate) sizes: PageSizes,
+    pub(crate) requests: Vec<RequestRecord>,
 }
 
 type Query = HashMap<String, String>;
@@ -320,6 +325,7 @@ impl FakeState {
             tokens_issued: 0,
             faults: FaultBoard::default(),
             sizes: PageSizes::default(),
+            requests: Vec::new(),
         }
     }
 
@@ -459,38 +465,59 @@ impl FakeState {
 
     fn users_page(&self, tenant: Uuid, query: &Query) -> Result<Reply, Reply> {
         let state = self.tenant_state(tenant)?;
-        let (after, top) = match self.cursor(tenant, query, "$skiptoken")? {
-            Some(Cursor::Users { after, top, .. }) => (Some(after), top),
+        let (after, top, selection) = match self.cursor(tenant, query, "$skiptoken")? {
+            Some(Cursor::Users { after, top, sel, .. }) => (Some(after), top, Selection::parse(Some(&sel))?),
             Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
-            None => (None, Self::top(query, self.sizes.users_default)?),
+            None => (
+                None,
+                Self::top(query, self.sizes.users_default)?,
+                Selection::parse(query.get("$select").map(String::as_str))?,
+            ),
         };
-        let (value, last) = page_after(&state.users, after, top, |u| Some(Value::Object(user_json(&u.user))));
+        let (value, last) = page_after(&state.users, after, top, |u| {
+            Some(Value::Object(selection.project(&user_properties(&u.user))))
+        });
+        let next = last.map(|after| {
+            let cursor = Cursor::Users {
+                t: tenant,
+                after,
+                top,
+                sel: selection.text(),
+            };
+            self.link("/v1.0/users", "$skiptoken", &cursor)
+        });
+        Ok(Reply::ok(self.page_body(
+            &format!("users({})", selection.text()),
+            next,
+            None,
+            value,
+        )))
+    }
+
+    /// A collection page: `@odata.context`, then the next or delta link, then `value`.
+    fn page_body(&self, context: &str, next: Option<String>, delta: Option<String>, value: Vec<Value>) -> Value {
         let mut body = Map::new();
         body.insert(
             "@odata.context".into(),
-            json!(format!(
-                "{}/v1.0/$metadata#users({})",
-                self.base_url,
-                USER_SELECT.join(",")
-            )),
+            json!(format!("{}/v1.0/$metadata#{context}", self.base_url)),
         );
-        if let Some(after) = last {
-            let cursor = Cursor::Users { t: tenant, after, top };
-            body.insert(
-                "@odata.nextLink".into(),
-                json!(self.link("/v1.0/users", "$skiptoken", &cursor)),
-            );
+        if let Some(next) = next {
+            body.insert("@odata.nextLink".into(), json!(next));
+        }
+        if let Some(delta) = delta {
+            body.insert("@odata.deltaLink".into(), json!(delta));
         }
         body.insert("value".into(), Value::Array(value));
-        Ok(Reply::ok(Value::Object(body)))
+        Value::Object(body)
     }
 
     /// `GET /v1.0/admin/teams/userConfigurations`.
-    pub(crate) fn configurations(&self, tenant: Uuid, query: &Query) -> Reply {
-        self.configurations_page(tenant, query).unwrap_or_else(|reply| reply)
+    pub(crate) fn configurations(&self, tenant: Uuid, query: &Query, options: ListingOptions) -> Reply {
+        self.configurations_page(tenant, query, options)
+            .unwrap_or_else(|reply| reply)
     }
 
-    fn configurations_page(&self, tenant: Uuid, query: &Query) -> Result<Reply, Reply> {
+    fn configurations_page(&self, tenant: Uuid, query: &Query, options: ListingOptions) -> Result<Reply, Reply> {
         let state = self.tenant_state(tenant)?;
         let (after, top) = match self.cursor(tenant, query, "$skiptoken")? {
             Some(Cursor::Configurations { after, top, .. }) => (Some(after), top),
@@ -498,34 +525,26 @@ impl FakeState {
             None => (None, Self::top(query, self.sizes.configurations_default)?),
         };
         let (value, last) = page_after(&state.users, after, top, |u| {
-            u.config.as_ref().and_then(|c| serde_json::to_value(c).ok())
+            u.config.as_ref().map(|c| configuration_json(c, options))
         });
-        let mut body = Map::new();
-        body.insert(
-            "@odata.context".into(),
-            json!(format!(
-                "{}/v1.0/$metadata#admin/teams/userConfigurations",
-                self.base_url
-            )),
-        );
-        if let Some(after) = last {
+        let next = last.map(|after| {
             let cursor = Cursor::Configurations { t: tenant, after, top };
-            body.insert(
-                "@odata.nextLink".into(),
-                json!(self.link("/v1.0/admin/teams/userConfigurations", "$skiptoken", &cursor)),
-            );
-        }
-        body.insert("value".into(), Value::Array(value));
-        Ok(Reply::ok(Value::Object(body)))
+            self.link("/v1.0/admin/teams/userConfigurations", "$skiptoken", &cursor)
+        });
+        Ok(Reply::ok(self.page_body(
+            "admin/teams/userConfigurations",
+            next,
+            None,
+            value,
+        )))
     }
 
-    /// `GET /v1.0/users/delta`.
-    pub(crate) fn delta(&self, tenant: Uuid, query: &Query) -> Reply {
-        self.delta_page(tenant, query).unwrap_or_else(|reply| reply)
+    /// `GET /v1.0/users/delta`, with `fault` shaping the page's items.
+    pub(crate) fn delta(&mut self, tenant: Uuid, query: &Query, fault: Option<&Fault>) -> Reply {
+        self.delta_page(tenant, query, fault).unwrap_or_else(|reply| reply)
     }
 
-    fn delta_page(&self, tenant: Uuid, query: &Query) -> Result<Reply, Reply> {
-        let state = self.tenant_state(tenant)?;
+    fn delta_page(&mut self, tenant: Uuid, query: &Query, fault: Option<&Fault>) -> Result<Reply, Reply> {
         let gone = || {
             Reply::graph_error(
                 410,
@@ -533,54 +552,69 @@ impl FakeState {
                 "The delta token has expired; resync required.",
             )
         };
-        let cursor = match self.cursor(tenant, query, "$deltatoken")? {
-            Some(Cursor::DeltaLink { seq, g, .. }) => {
-                if g != state.delta_generation {
-                    return Err(gone());
+        let cursor = {
+            let state = self.tenant_state(tenant)?;
+            match self.cursor(tenant, query, "$deltatoken")? {
+                Some(Cursor::DeltaLink { seq, g, sel, .. }) => {
+                    if g != state.delta_generation {
+                        return Err(gone());
+                    }
+                    Cursor::DeltaChanges {
+                        t: tenant,
+                        from: seq,
+                        to: state.log.len(),
+                        offset: 0,
+                        g,
+                        sel,
+                    }
                 }
-                Cursor::DeltaChanges {
-                    t: tenant,
-                    from: seq,
-                    to: state.log.len(),
-                    offset: 0,
-                    g,
-                }
-            }
-            Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid delta token.")),
-            None => match self.cursor(tenant, query, "$skiptoken")? {
-                Some(cursor @ (Cursor::DeltaFull { .. } | Cursor::DeltaChanges { .. })) => cursor,
-                Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
-                None => Cursor::DeltaFull {
-                    t: tenant,
-                    after: Uuid::nil(),
-                    seq: state.log.len(),
-                    g: state.delta_generation,
+                Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid delta token.")),
+                None => match self.cursor(tenant, query, "$skiptoken")? {
+                    Some(cursor @ (Cursor::DeltaFull { .. } | Cursor::DeltaChanges { .. })) => cursor,
+                    Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
+                    None => Cursor::DeltaFull {
+                        t: tenant,
+                        after: Uuid::nil(),
+                        seq: state.log.len(),
+                        g: state.delta_generation,
+                        sel: Selection::parse(query.get("$select").map(String::as_str))?.text(),
+                    },
                 },
-            },
+            }
         };
         let size = self.sizes.delta.max(1);
-        let (value, next, end_seq, generation) = match cursor {
-            Cursor::DeltaFull { after, seq, g, .. } => {
+        let state = self.tenant_state(tenant)?;
+        let (mut value, next, end_seq, generation, sel, listed_up_to) = match cursor {
+            Cursor::DeltaFull { after, seq, g, sel, .. } => {
                 if g != state.delta_generation {
                     return Err(gone());
                 }
+                let selection = Selection::parse(Some(&sel))?;
                 let after = (!after.is_nil()).then_some(after);
-                let (value, last) = page_after(&state.users, after, size, |u| Some(Value::Object(user_json(&u.user))));
+                let (value, last) = page_after(&state.users, after, size, |u| {
+                    Some(Value::Object(selection.project(&user_properties(&u.user))))
+                });
                 let next = last.map(|after| Cursor::DeltaFull {
                     t: tenant,
                     after,
                     seq,
                     g,
+                    sel: sel.clone(),
                 });
-                (value, next, seq, g)
+                (value, next, seq, g, sel, Some(after))
             }
             Cursor::DeltaChanges {
-                from, to, offset, g, ..
+                from,
+                to,
+                offset,
+                g,
+                sel,
+                ..
             } => {
                 if g != state.delta_generation {
                     return Err(gone());
                 }
-                let all = state.changes(from, to);
+                let all = state.changes(from, to, &Selection::parse(Some(&sel))?);
                 let value: Vec<Value> = all.iter().skip(offset).take(size).cloned().collect();
                 let next = (offset + size < all.len()).then_some(Cursor::DeltaChanges {
                     t: tenant,
@@ -588,41 +622,54 @@ impl FakeState {
                     to,
                     offset: offset + size,
                     g,
+                    sel: sel.clone(),
                 });
-                (value, next, to, g)
+                (value, next, to, g, sel, None)
             }
             _ => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid delta token.")),
         };
-        let mut body = Map::new();
-        body.insert(
-            "@odata.context".into(),
-            json!(format!(
-                "{}/v1.0/$metadata#users({})",
-                self.base_url,
-                USER_SELECT.join(",")
-            )),
-        );
-        match next {
-            Some(cursor) => {
-                body.insert(
-                    "@odata.nextLink".into(),
-                    json!(self.link("/v1.0/users/delta", "$skiptoken", &cursor)),
-                );
+        let selection = Selection::parse(Some(&sel))?;
+        match fault {
+            Some(Fault::RepeatItems(n)) => {
+                let (again, _) = page_after(&state.users, None, *n, |u| {
+                    Some(Value::Object(selection.project(&user_properties(&u.user))))
+                });
+                value.extend(again);
             }
+            // Only a full round's later pages have users listed before them.
+            Some(Fault::RemoveListedUsers(n)) => {
+                if let Some(Some(listed)) = listed_up_to {
+                    let leaving: Vec<Uuid> = state.users.range(..=listed).map(|(id, _)| *id).take(*n).collect();
+                    if let Some(state) = self.tenants.get_mut(&tenant) {
+                        for id in &leaving {
+                            state.remove(*id, RemovalReason::Deleted);
+                        }
+                    }
+                    for id in leaving.into_iter().chain([NEVER_LISTED_USER]) {
+                        value.push(removed_item(id, RemovalReason::Deleted.as_str()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let (next, delta) = match next {
+            Some(cursor) => (Some(self.link("/v1.0/users/delta", "$skiptoken", &cursor)), None),
             None => {
                 let link = Cursor::DeltaLink {
                     t: tenant,
                     seq: end_seq,
                     g: generation,
+                    sel,
                 };
-                body.insert(
-                    "@odata.deltaLink".into(),
-                    json!(self.link("/v1.0/users/delta", "$deltatoken", &link)),
-                );
+                (None, Some(self.link("/v1.0/users/delta", "$deltatoken", &link)))
             }
-        }
-        body.insert("value".into(), Value::Array(value));
-        Ok(Reply::ok(Value::Object(body)))
+        };
+        Ok(Reply::ok(self.page_body(
+            &format!("users({})", selection.text()),
+            next,
+            delta,
+            value,
+        )))
     }
 }
 
@@ -664,6 +711,7 @@ mod tests {
             to: 9,
             offset: 200,
             g: 1,
+            sel: "id,displayName".into(),
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("zz"), None);
