@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod end_user;
+pub mod error_code;
 pub mod graph_mapping;
 pub mod ids;
 pub mod import;
@@ -12,7 +13,8 @@ pub mod service;
 
 pub use access::{Authorized, Principal, Role, Scope, SystemScope, Unchecked, Visibility};
 pub use end_user::EndUser;
+pub use error_code::ErrorCode;
 pub use ids::{ClientId, CustomerId, IdError};
-pub use license::LicenseType;
+pub use license::{LicenseChangeRefused, LicenseType};
 pub use paging::{PageRequest, PagingError};
-pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState};
+pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState, UsersRefused};

@@ -44,6 +44,23 @@ impl LicenseType {
     }
 }
 
+/// A license change across product families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid change for License Type!")]
+pub struct LicenseChangeRefused;
+
+impl LicenseType {
+    /// Hosted (0-2) and Operator Connect (3-5) are different products: a license moves within
+    /// its family, never across it. (The message is the original's.)
+    pub fn may_change_to(self, to: LicenseType) -> Result<(), LicenseChangeRefused> {
+        if (self.code() <= 2) == (to.code() <= 2) {
+            Ok(())
+        } else {
+            Err(LicenseChangeRefused)
+        }
+    }
+}
+
 impl TryFrom<i64> for LicenseType {
     type Error = UnknownLicenseType;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
@@ -74,6 +91,15 @@ impl fmt::Display for LicenseType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn license_moves_within_its_family() {
+        use LicenseType::*;
+        assert!(HostedEssentials.may_change_to(HostedPro).is_ok());
+        assert!(OcEssentialsPlus.may_change_to(OcPro).is_ok());
+        assert_eq!(HostedPro.may_change_to(OcPro), Err(LicenseChangeRefused));
+        assert!(OcEssentials.may_change_to(HostedEssentialsPlus).is_err());
+    }
 
     #[test]
     fn only_plus_and_pro_have_users() {

@@ -158,7 +158,64 @@ pub struct Service {
     pub sync: SyncState,
 }
 
+/// Why a service's users cannot be listed, loaded or synced: the one rule behind the API's
+/// reads, imports and syncs, the command line and the sync engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsersRefused {
+    /// Essentials services have no end-user list.
+    #[error(
+        "service type {0} has no end-user list: its users are managed in the customer's Teams admin center. \
+         End users are available for Hosted Essentials Plus (1), Hosted Pro (2), OC Essentials Plus (4) and OC Pro (5)."
+    )]
+    NoEndUsers(LicenseType),
+    /// A sync needs a secure connection to the tenant.
+    #[error(
+        "this service has no secure connection: set msTenantId, applicationClientId and applicationClientSecret \
+         with PATCH /api/v3/customer/{{customerGuid}} first"
+    )]
+    NotConnected,
+    /// Listing needs users from somewhere: a secure connection or a completed import.
+    #[error(
+        "this service has no secure connection to its Microsoft 365 tenant. Set msTenantId, applicationClientId and \
+         applicationClientSecret with PATCH /api/v3/customer/{{customerGuid}} (the app registration needs the Graph \
+         application permissions User.Read.All and TeamsUserConfiguration.Read.All with admin consent), \
+         or load users with PUT /api/v3/customer/{{customerGuid}}/user."
+    )]
+    NoSource,
+}
+
 impl Service {
+    /// Whether the service keeps a list of end users at all (what an import needs).
+    pub fn may_hold_users(&self) -> Result<(), UsersRefused> {
+        if self.license_type.has_end_users() {
+            Ok(())
+        } else {
+            Err(UsersRefused::NoEndUsers(self.license_type))
+        }
+    }
+
+    /// Whether its users can be listed: it keeps users, and they come from somewhere (a secure
+    /// connection, or a completed import); a service with neither is told how to fix it.
+    pub fn may_list_users(&self) -> Result<(), UsersRefused> {
+        self.may_hold_users()?;
+        if self.has_secure_connection() || self.generation > 0 {
+            Ok(())
+        } else {
+            Err(UsersRefused::NoSource)
+        }
+    }
+
+    /// Whether its users can be synced from Microsoft Graph: it keeps users and has a secure
+    /// connection.
+    pub fn may_sync_users(&self) -> Result<(), UsersRefused> {
+        self.may_hold_users()?;
+        if self.has_secure_connection() {
+            Ok(())
+        } else {
+            Err(UsersRefused::NotConnected)
+        }
+    }
+
     /// Tenant id plus app registration: what a sync needs to reach the customer's tenant.
     pub fn has_secure_connection(&self) -> bool {
         self.tenant_id.is_some()
@@ -310,6 +367,45 @@ mod tests {
         .with_connection_rules(&current);
         assert!(matches!(with_secret.secret, SecretChange::Set { .. }));
         assert!(with_secret.reset_sync);
+    }
+
+    #[test]
+    fn which_services_list_load_and_sync_users() {
+        let mut service = Service {
+            id: CustomerId::new_random(),
+            short_name: "a".into(),
+            full_name: "a".into(),
+            license_type: LicenseType::HostedEssentials,
+            licensed_users_count: None,
+            channel_id: None,
+            ovoc_customer_type: None,
+            tenant_id: None,
+            default_domain: None,
+            app_client_id: None,
+            app_client_secret_sealed: None,
+            app_client_secret_hint: None,
+            secret_expires_at: None,
+            site_locations: Vec::new(),
+            generation: 0,
+            user_count: 0,
+            created_at: Utc::now(),
+            sync: SyncState::default(),
+        };
+        let essentials = Err(UsersRefused::NoEndUsers(LicenseType::HostedEssentials));
+        assert_eq!(service.may_hold_users(), essentials);
+        assert_eq!(service.may_list_users(), essentials);
+        assert_eq!(service.may_sync_users(), essentials);
+        service.license_type = LicenseType::OcPro;
+        assert_eq!(service.may_hold_users(), Ok(()));
+        assert_eq!(service.may_list_users(), Err(UsersRefused::NoSource));
+        assert_eq!(service.may_sync_users(), Err(UsersRefused::NotConnected));
+        service.generation = 1;
+        assert_eq!(service.may_list_users(), Ok(()), "imported users are listed");
+        assert_eq!(service.may_sync_users(), Err(UsersRefused::NotConnected));
+        service.tenant_id = Some(Uuid::new_v4());
+        service.app_client_id = Some("app".into());
+        service.app_client_secret_sealed = Some(vec![1]);
+        assert_eq!(service.may_sync_users(), Ok(()));
     }
 
     #[test]

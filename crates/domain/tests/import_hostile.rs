@@ -73,7 +73,11 @@ fn parse(format: ImportFormat, body: Repeated) -> (Result<u64, ImportError<Infal
 
 fn row_error(outcome: Result<u64, ImportError<Infallible>>) -> (&'static str, Option<u64>, Option<String>) {
     let error = outcome.unwrap_err();
-    (error.code(), error.row(), error.field().map(str::to_string))
+    (
+        error.code().unwrap().as_str(),
+        error.row(),
+        error.field().map(str::to_string),
+    )
 }
 
 #[test]

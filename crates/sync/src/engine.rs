@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use auth::SecretKey;
 use chrono::{DateTime, Utc};
 use domain::access::{Authorized, SystemScope, Write};
-use domain::{ClientId, CustomerId};
+use domain::{ClientId, CustomerId, UsersRefused};
 use graph::{GraphClient, GraphConfig, GraphError, TenantCredentials};
 use serde_json::json;
 use store::{Store, StoreError, TaskRecord, TaskStatus};
@@ -58,10 +58,9 @@ pub enum StartError {
     AlreadyRunning(String),
     #[error("customer {0} does not exist")]
     NotFound(CustomerId),
-    #[error("service type {0} has no end-user list")]
-    NotSupported(String),
-    #[error("the service has no secure connection (msTenantId, applicationClientId, applicationClientSecret)")]
-    NotConnected,
+    /// The service keeps no users, or has no secure connection.
+    #[error(transparent)]
+    Refused(#[from] UsersRefused),
     #[error("rosterd is shutting down")]
     ShuttingDown,
     #[error("storage: {0}")]
@@ -234,14 +233,7 @@ impl Engine {
             .get_service(&customer.read())
             .await?
             .ok_or(StartError::NotFound(*customer))?;
-        if !service.license_type.has_end_users() {
-            return Err(StartError::NotSupported(
-                service.license_type.display_name().to_string(),
-            ));
-        }
-        if !service.has_secure_connection() {
-            return Err(StartError::NotConnected);
-        }
+        service.may_sync_users()?;
         let task_id = new_task_id();
         let owner = format!("{}/{task_id}", inner.config.replica_id);
         let now = inner.clock.now();

@@ -1,7 +1,7 @@
 //! Why a sync failed, and the text that may be shown for it (task messages, the service's
 //! `lastError`): Graph and Entra messages are kept, storage internals are not.
 
-use domain::CustomerId;
+use domain::{CustomerId, UsersRefused};
 use graph::{GraphError, Resource};
 use store::{StoreError, WriteError};
 
@@ -10,13 +10,9 @@ use store::{StoreError, WriteError};
 pub enum SyncError {
     #[error("customer {0} does not exist")]
     NotFound(CustomerId),
-    #[error("service type {0} has no end-user list: its users are managed in the customer's Teams admin center")]
-    NotSupported(String),
-    #[error(
-        "the service has no secure connection: set msTenantId, applicationClientId and applicationClientSecret \
-         with PATCH /api/v3/customer/{{customerGuid}}"
-    )]
-    NotConnected,
+    /// The service keeps no users, or has no secure connection.
+    #[error(transparent)]
+    Refused(#[from] UsersRefused),
     #[error("the stored application client secret cannot be opened with this installation's secret key")]
     Secret,
     #[error(transparent)]

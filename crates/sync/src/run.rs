@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use domain::access::{Authorized, Write};
-use domain::{CustomerId, Service};
+use domain::{CustomerId, Service, UsersRefused};
 use graph::{GraphError, Resource, TenantClient, TenantCredentials};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -197,15 +197,13 @@ fn mode_name(mode: SyncMode) -> &'static str {
 
 /// The customer's tenant, with the app secret opened and the task log observing the client.
 fn tenant_client(inner: &Inner, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
-    if !service.license_type.has_end_users() {
-        return Err(SyncError::NotSupported(service.license_type.display_name().to_string()));
-    }
+    service.may_sync_users()?;
     let (Some(tenant_id), Some(client_id), Some(sealed)) = (
         service.tenant_id,
         service.app_client_id.as_deref().filter(|c| !c.trim().is_empty()),
         service.app_client_secret_sealed.as_deref(),
     ) else {
-        return Err(SyncError::NotConnected);
+        return Err(UsersRefused::NotConnected.into());
     };
     let secret = inner.secrets.open(sealed).map_err(|_| SyncError::Secret)?;
     let secret = String::from_utf8(secret).map_err(|_| SyncError::Secret)?;

@@ -77,6 +77,19 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The scope a request names: a list of customers wins over a channel; neither is the whole
+    /// provider. (Whether the requester may hand it out is [`Principal::authorize_new_client`]'s
+    /// question.)
+    pub fn requested(customers: Vec<CustomerId>, channel_id: Option<i64>) -> Scope {
+        if !customers.is_empty() {
+            Scope::Customers { customers }
+        } else if let Some(channel_id) = channel_id {
+            Scope::Channel { channel_id }
+        } else {
+            Scope::Provider
+        }
+    }
+
     /// Whether a customer with this id and channel lies inside the scope.
     pub fn allows(&self, customer: CustomerId, channel_id: Option<i64>) -> bool {
         match self {
@@ -162,6 +175,17 @@ mod tests {
         let narrowed = SystemScope::new("test").principal().visibility(Some(3));
         assert!(narrowed.allows(a, Some(3)));
         assert!(!narrowed.allows(a, Some(4)));
+    }
+
+    #[test]
+    fn requested_scopes() {
+        let a = CustomerId::new_random();
+        assert_eq!(
+            Scope::requested(vec![a], Some(7)),
+            Scope::Customers { customers: vec![a] }
+        );
+        assert_eq!(Scope::requested(vec![], Some(7)), Scope::Channel { channel_id: 7 });
+        assert_eq!(Scope::requested(vec![], None), Scope::Provider);
     }
 
     #[test]

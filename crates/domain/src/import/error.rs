@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::error_code::ErrorCode;
+
 /// Why a body could not be imported. `E` is the sink's own error, passed through untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError<E> {
@@ -14,8 +16,8 @@ pub enum ImportError<E> {
         row: u64,
         field: Option<String>,
         message: String,
-        /// `invalid_user_row`, `field_too_long` or `row_too_large`.
-        code: &'static str,
+        /// `InvalidUserRow`, `FieldTooLong` or `RowTooLarge`.
+        code: ErrorCode,
     },
     /// The body is not well-formed JSON or CSV, or it ends early. `line` is 1-based; `column` is
     /// known for JSON only.
@@ -44,14 +46,15 @@ pub enum ImportError<E> {
 
 impl<E> ImportError<E> {
     /// A stable snake_case code for problem+json.
-    pub fn code(&self) -> &'static str {
+    /// `None` for the sink's own error, which has codes of its own.
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Row { code, .. } => code,
-            Self::Syntax { .. } => "malformed_body",
-            Self::Empty => "empty_body",
-            Self::NotUsers { .. } => "unsupported_body",
-            Self::Sink(_) => "import_rejected",
-            Self::Io(_) => "body_read_failed",
+            Self::Row { code, .. } => Some(*code),
+            Self::Syntax { .. } => Some(ErrorCode::MalformedBody),
+            Self::Empty => Some(ErrorCode::EmptyBody),
+            Self::NotUsers { .. } => Some(ErrorCode::UnsupportedBody),
+            Self::Sink(_) => None,
+            Self::Io(_) => Some(ErrorCode::BodyReadFailed),
         }
     }
 
@@ -86,7 +89,7 @@ pub(crate) struct RowError {
     pub field: Option<&'static str>,
     /// Reads after "row N (...): ", e.g. `field 'WebName' must be a string or null, got number 5`.
     pub message: String,
-    pub code: &'static str,
+    pub code: ErrorCode,
 }
 
 impl RowError {
@@ -94,7 +97,7 @@ impl RowError {
         Self {
             field: Some(field),
             message: format!("field '{field}' {message}"),
-            code: "invalid_user_row",
+            code: ErrorCode::InvalidUserRow,
         }
     }
 
@@ -102,7 +105,7 @@ impl RowError {
         Self {
             field: None,
             message: message.into(),
-            code: "invalid_user_row",
+            code: ErrorCode::InvalidUserRow,
         }
     }
 
@@ -114,7 +117,7 @@ impl RowError {
                 "field '{field}' is {bytes} bytes long; the limit is {} bytes",
                 super::MAX_FIELD_BYTES
             ),
-            code: "field_too_long",
+            code: ErrorCode::FieldTooLong,
         }
     }
 
@@ -128,7 +131,7 @@ impl RowError {
                 "the user is larger than the limit of {} bytes{within}",
                 super::MAX_ROW_BYTES
             ),
-            code: "row_too_large",
+            code: ErrorCode::RowTooLarge,
         }
     }
 
@@ -165,7 +168,7 @@ mod tests {
     fn row_errors_name_row_field_and_location() {
         let err: ImportError<String> =
             RowError::field("EnterpriseVoiceEnabled", "must be true or false, got \"yes\"").at(17, Location::JsonArray);
-        assert_eq!(err.code(), "invalid_user_row");
+        assert_eq!(err.code(), Some(ErrorCode::InvalidUserRow));
         assert_eq!(err.field(), Some("EnterpriseVoiceEnabled"));
         assert_eq!(err.row(), Some(17));
         assert_eq!(
@@ -184,7 +187,7 @@ mod tests {
             message: "bad".into(),
         };
         assert_eq!(err.to_string(), "bad (line 2, column 7)");
-        assert_eq!(err.code(), "malformed_body");
+        assert_eq!(err.code(), Some(ErrorCode::MalformedBody));
         let csv: ImportError<String> = ImportError::Syntax {
             line: 4,
             column: None,
