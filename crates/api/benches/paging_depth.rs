@@ -13,12 +13,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::keyring::TokenSettings;
-use api::{ApiConfig, AppState, KeyRing};
+use api::{ApiConfig, AppState};
+use app::{AppConfig, NewClient};
 use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use domain::{CustomerId, LicenseType, NewService, Role, Scope, ShortName};
+use rosterd::Installation;
 use store::GenerationWriter;
 
 const SIZES: [i64; 3] = [10, 100, 10_000];
@@ -73,8 +74,8 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let fresh = testkit::stores::fresh_bench_store().await.unwrap();
-    let (store, backend) = (Arc::clone(&fresh.store), fresh.backend);
+    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
+    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
     let customer = CustomerId::new_random();
     store
         .create_service(
@@ -119,34 +120,34 @@ async fn main() {
         (loaded - parsed).as_secs_f64()
     );
 
-    let settings = TokenSettings {
-        issuer: "http://bench".into(),
-        audience: "api://rosterd".into(),
-        lifetime_secs: 3600,
-    };
-    let keys = Arc::new(
-        KeyRing::load_or_init(Arc::clone(&store), Arc::new(auth::SecretKey::generate()), settings)
-            .await
-            .unwrap(),
-    );
+    let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
+    let keys = installation
+        .key_ring(rosterd::token_settings("http://bench", 3600), None)
+        .await
+        .unwrap();
     // Depth is measured with the page cache off: every request reads the store.
-    let cold = ApiConfig {
+    let cold = AppConfig {
         page_cache_bytes: 0,
-        ..ApiConfig::default()
+        ..AppConfig::default()
     };
-    let state = AppState::new(Arc::clone(&store), Arc::clone(&keys), cold, None);
-    let warm_state = AppState::new(Arc::clone(&store), Arc::clone(&keys), ApiConfig::default(), None);
-    let created = api::client_admin::create_client(
-        store.as_ref(),
-        &testkit::connected::TESTKIT.principal(),
-        "bench",
-        Role::Monitor,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let cold_app = installation.app(Arc::clone(&keys), None, cold);
+    let state = AppState::new(Arc::clone(&cold_app), ApiConfig::default());
+    let warm_state = AppState::new(
+        installation.app(Arc::clone(&keys), None, AppConfig::default()),
+        ApiConfig::default(),
+    );
+    let new = NewClient {
+        name: "bench".into(),
+        role: Role::Monitor,
+        scope: Scope::Provider,
+        external_app_id: None,
+    };
+    let created = cold_app
+        .create_client(&testkit::connected::TESTKIT.principal(), new)
+        .await
+        .unwrap();
     let token = keys
-        .issue(created.client_id.parse().unwrap(), Utc::now())
+        .issue(created.client_id().parse().unwrap(), Utc::now())
         .unwrap()
         .access_token;
     let base = spawn(api::router(state)).await;

@@ -4,6 +4,8 @@
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
+use domain::ErrorCode;
+
 use crate::error::ApiError;
 
 /// A JSON object body. Field names match ASCII-case-insensitively, like the original's binder.
@@ -14,22 +16,19 @@ pub struct JsonObject {
 impl JsonObject {
     pub fn parse(bytes: &Bytes) -> Result<Self, ApiError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request(
-                "empty_body",
-                None,
+            return Err(ApiError::new(
+                ErrorCode::EmptyBody,
                 "the request body is empty; send a JSON object",
             ));
         }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(fields)) => Ok(Self { fields }),
-            Ok(_) => Err(ApiError::bad_request(
-                "malformed_body",
-                None,
+            Ok(_) => Err(ApiError::new(
+                ErrorCode::MalformedBody,
                 "the request body must be a JSON object",
             )),
-            Err(e) => Err(ApiError::bad_request(
-                "malformed_body",
-                None,
+            Err(e) => Err(ApiError::new(
+                ErrorCode::MalformedBody,
                 format!("the request body is not valid JSON: {e}"),
             )),
         }

@@ -1,38 +1,32 @@
-//! rosterd's HTTP edge. `route_table` lists every route, and both the router and the
-//! authorization matrix test are built from it; handlers live in `routes/`, one module per
-//! resource; `caller` authenticates and authorizes (`Customer<A>` for every customer route);
-//! `error` maps every failure to problem+json.
+//! rosterd's HTTP edge: a thin adapter over the application layer (`app`). `route_table` lists
+//! every route, and both the router and the authorization matrix test are built from it;
+//! handlers live in `routes/`, one module per resource, and do three things: parse the request,
+//! call one `app` operation with the caller's principal (authorization is decided there), render
+//! the answer. `caller` authenticates; `error` maps every failure to problem+json.
 
-pub mod audit;
-pub mod caller;
-pub mod client_admin;
-pub mod error;
-pub mod external_issuer;
-pub mod import;
-pub mod json_body;
-pub mod keyring;
-pub mod metrics;
-pub mod openapi;
-pub mod page_cache;
-pub mod query;
-pub mod request_id;
-pub mod request_timeout;
-pub mod routes;
-pub mod small_body;
-pub mod state;
-pub mod sync_port;
-pub mod token_limit;
-pub mod wire;
+mod caller;
+mod error;
+mod json_body;
+mod metrics;
+mod openapi;
+mod query;
+mod request_id;
+mod request_timeout;
+mod routes;
+mod small_body;
+mod state;
+mod token_limit;
+mod wire;
 
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiError, ApiResult};
-pub use keyring::KeyRing;
+pub use error::{status_of, ApiError, ApiResult};
+pub use openapi::document as openapi_document;
 pub use state::{ApiConfig, AppState};
-pub use sync_port::{ConnectionCheck, LaunchError, SyncPort};
+pub use token_limit::FailureLimit;
 
 use routes::{clients, directory, discovery, end_users, health, sync, tasks, token};
 
@@ -155,7 +149,7 @@ pub fn route_table() -> Vec<Route> {
         machine(
             Method::POST,
             "/{tenant}/oauth2/v2.0/authorize",
-            post(discovery::authorize),
+            post(discovery::authorize_post),
         ),
         machine(Method::GET, "/healthz", get(health::healthz)),
         machine(Method::GET, "/readyz", get(health::readyz)),
@@ -179,11 +173,14 @@ impl Route {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound("route_not_found", "no such route; see /openapi.json".into())
+    ApiError::new(domain::ErrorCode::RouteNotFound, "no such route; see /openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+    ApiError::new(
+        domain::ErrorCode::MethodNotAllowed,
+        "this route does not accept that method; see /openapi.json",
+    )
 }
 
 /// The whole HTTP surface of rosterd.

@@ -52,26 +52,6 @@ pub struct EndUserPage {
     data: Vec<EndUserDoc>,
 }
 
-/// RFC 9457 problem details with rosterd's stable `code`.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-pub struct ProblemDoc {
-    /// `urn:rosterd:problem:<code>`
-    #[schema(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// Stable snake_case code, e.g. `invalid_page_size`, `customer_not_found`, `invalid_token`.
-    code: String,
-    /// The parameter, header or body field at fault, when one is.
-    field: Option<String>,
-    /// The 1-based row of an import body at fault.
-    row: Option<u64>,
-    #[schema(rename = "requestId")]
-    request_id: Option<String>,
-}
-
 /// `POST /api/v2/customer` body.
 #[allow(dead_code, non_snake_case)]
 #[derive(ToSchema)]
@@ -212,7 +192,7 @@ impl Modify for BearerAuth {
         crate::routes::discovery::authorize,
         crate::routes::discovery::authorize_post,
     ),
-    components(schemas(EndUserDoc, EndUserPage, ProblemDoc)),
+    components(schemas(EndUserDoc, EndUserPage, crate::error::Problem)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -1,6 +1,8 @@
 //! Query-string access the way ASP.NET binds it: names match ASCII-case-insensitively, and a
 //! parameter given twice is an error rather than a silent pick.
 
+use domain::ErrorCode;
+
 use crate::error::ApiError;
 
 /// Parsed query pairs of one request.
@@ -21,9 +23,9 @@ impl Query {
         let mut found = self.pairs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
         let first = found.next();
         if found.next().is_some() {
-            return Err(ApiError::bad_request(
-                "repeated_parameter",
-                Some(name.to_string()),
+            return Err(ApiError::at(
+                ErrorCode::RepeatedParameter,
+                name,
                 format!("query parameter {name} must be given at most once"),
             ));
         }
@@ -36,9 +38,9 @@ impl Query {
             None => Ok(false),
             Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
             Some(v) if v.eq_ignore_ascii_case("false") || v == "0" || v.is_empty() => Ok(false),
-            Some(v) => Err(ApiError::bad_request(
-                "invalid_parameter",
-                Some(name.to_string()),
+            Some(v) => Err(ApiError::at(
+                ErrorCode::InvalidParameter,
+                name,
                 format!("query parameter {name} must be true or false; got '{v}'"),
             )),
         }

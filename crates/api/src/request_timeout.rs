@@ -10,13 +10,22 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use domain::ErrorCode;
+
 use crate::error::ApiError;
 
 /// Middleware: runs the rest of the request under `limit`.
 pub async fn enforce(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::RequestTimeout { limit }.into_response(),
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request did not complete within {} s; nothing it started was committed",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
     }
 }
 

@@ -6,6 +6,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use domain::ErrorCode;
+
 use crate::error::ApiError;
 
 /// Largest JSON or form body; ample for any service, client or token request.
@@ -32,10 +34,8 @@ pub async fn read(body: Body) -> Result<Bytes, BodyError> {
 impl From<BodyError> for ApiError {
     fn from(error: BodyError) -> Self {
         match error {
-            BodyError::TooLarge => ApiError::PayloadTooLarge {
-                limit: MAX_SMALL_BODY as u64,
-            },
-            BodyError::Unreadable(_) => ApiError::bad_request("body_read_failed", None, error.to_string()),
+            BodyError::TooLarge => ApiError::too_large(MAX_SMALL_BODY as u64),
+            BodyError::Unreadable(_) => ApiError::new(ErrorCode::BodyReadFailed, error.to_string()),
         }
     }
 }

@@ -18,15 +18,7 @@ both_backends!(changes_are_audited_and_read_back, failed_audit_writes_are_counte
 
 /// An Admin client of its own, so the audit records can be told apart from the test's setup.
 async fn auditor(app: &TestApp) -> (ClientId, String) {
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "auditor",
-        Role::Admin,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("auditor", Role::Admin, Scope::Provider).await;
     (created.client_id.parse().unwrap(), app.token_of(&created.client_id))
 }
 

@@ -23,15 +23,7 @@ async fn form(app: &TestApp, uri: &str, body: &str, basic: Option<(&str, &str)>)
 }
 
 async fn token_endpoint_issues_usable_tokens(app: TestApp) {
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "reader",
-        Role::Monitor,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("reader", Role::Monitor, Scope::Provider).await;
     let customer = app.service("tokens", 1, true, None).await;
     app.load(customer, &users(3, "t")).await;
 
@@ -69,15 +61,7 @@ async fn token_endpoint_issues_usable_tokens(app: TestApp) {
 }
 
 async fn token_endpoint_errors_are_entra_shaped(app: TestApp) {
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "c",
-        Role::Monitor,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("c", Role::Monitor, Scope::Provider).await;
     let wrong_secret = format!(
         "grant_type=client_credentials&client_id={}&client_secret=nope",
         created.client_id
@@ -158,15 +142,7 @@ async fn bearer_failures_are_401_with_challenge(app: TestApp) {
         auth::SigningKey::generate(),
         Vec::new(),
     );
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "x",
-        Role::Admin,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("x", Role::Admin, Scope::Provider).await;
     let token = foreign
         .issue(created.client_id.parse().unwrap(), Utc::now())
         .access_token;
@@ -174,8 +150,8 @@ async fn bearer_failures_are_401_with_challenge(app: TestApp) {
 
     // Expired: issued two hours ago with a one-hour lifetime.
     let expired = app
-        .state
-        .keys
+        .app
+        .keys()
         .issue(created.client_id.parse().unwrap(), Utc::now() - Duration::hours(2))
         .unwrap();
     let reply = app.get_as(&expired.access_token, &uri).await;
@@ -196,15 +172,7 @@ async fn bearer_failures_are_401_with_challenge(app: TestApp) {
 
 async fn revoked_clients_lose_access_at_once(app: TestApp) {
     let customer = app.service("revoke", 1, true, None).await;
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "soon-gone",
-        Role::Operator,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("soon-gone", Role::Operator, Scope::Provider).await;
     let token = app.token_of(&created.client_id);
     let uri = format!("/api/v3/customer/{customer}/user");
     assert_eq!(app.get_as(&token, &uri).await.status, 200);

@@ -8,9 +8,8 @@ mod common;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use api::external_issuer::{ExternalIssuerConfig, ExternalVerifier};
-use api::keyring::TokenSettings;
-use api::{ApiConfig, AppState, KeyRing};
+use api::{ApiConfig, AppState};
+use app::{AppConfig, ExternalIssuerConfig};
 use axum::body::Body;
 use axum::http::{Method, Request};
 use axum::routing::get;
@@ -84,28 +83,20 @@ async fn entra_tokens_of_registered_apps_are_accepted() {
     let app = TestApp::new(Backend::Sqlite).await.unwrap();
     let customer = app.service("entra", 1, true, None).await;
     app.load(customer, &users(3, "e")).await;
-    let settings = TokenSettings {
-        issuer: "http://rosterd.test".into(),
-        audience: "api://rosterd".into(),
-        lifetime_secs: 3600,
-    };
-    let external = ExternalVerifier::new(ExternalIssuerConfig {
+    let external = ExternalIssuerConfig {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         jwks_url,
         min_refetch_interval: std::time::Duration::ZERO,
-    })
-    .await
-    .unwrap();
-    let keys = KeyRing::load_or_init(Arc::clone(&app.state.store), app.state.keys.secret_key(), settings)
+    };
+    let keys = app
+        .installation
+        .key_ring(rosterd::token_settings("http://rosterd.test", 3600), Some(external))
         .await
-        .unwrap()
-        .with_external(external);
+        .unwrap();
     let router = api::router(AppState::new(
-        Arc::clone(&app.state.store),
-        Arc::new(keys),
+        app.installation.app(keys, None, AppConfig::default()),
         ApiConfig::default(),
-        None,
     ));
     assert_eq!(fetches.load(Ordering::Relaxed), 1, "keys fetched at start");
 
@@ -174,15 +165,9 @@ async fn entra_tokens_of_registered_apps_are_accepted() {
     assert_eq!(get_status(&router, &uri, &token).await.0, 200, "idtyp app");
 
     // An external token never acts as a local (secret-based) client, whatever its azp says.
-    let local = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "local admin",
-        domain::Role::Admin,
-        domain::Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let local = app
+        .create_client("local admin", domain::Role::Admin, domain::Scope::Provider)
+        .await;
     let (status, body) = get_status(&router, &uri, &entra_token(&local.client_id, AUDIENCE, "test-rsa-1")).await;
     assert_eq!(status, 401, "{body}");
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use api::ApiConfig;
+use app::AppConfig;
 use common::{users, Backend, TestApp};
 
 async fn page_body(app: &TestApp, customer: domain::CustomerId) -> Vec<u8> {
@@ -188,7 +189,7 @@ async fn bad_bodies_change_nothing(app: TestApp) {
             .unwrap(),
         stored
     );
-    if app.state.config.page_cache_bytes == 0 {
+    if app.app.config().page_cache_bytes == 0 {
         let (_, misses) = app.page_reads();
         assert_eq!(
             misses - misses_before,
@@ -272,10 +273,11 @@ both_backends_and_caches!(bad_bodies_change_nothing);
 async fn oversized_bodies_get_413_and_change_nothing() {
     let app = TestApp::with_config(
         Backend::Sqlite,
-        ApiConfig {
+        AppConfig {
             max_import_bytes: 2_000,
-            ..ApiConfig::default()
+            ..AppConfig::default()
         },
+        ApiConfig::default(),
     )
     .await
     .unwrap();

@@ -234,15 +234,7 @@ async fn concurrent_imports_are_limited(app: TestApp) {
 
 async fn token_guessing_is_throttled(app: TestApp) {
     let (client, _) = app.client_for(Role::Monitor, Scope::Provider).await;
-    let created = api::client_admin::create_client(
-        app.store(),
-        &common::SYSTEM.principal(),
-        "real",
-        Role::Monitor,
-        Scope::Provider,
-    )
-    .await
-    .unwrap();
+    let created = app.create_client("real", Role::Monitor, Scope::Provider).await;
     let router = api::router(app.state.clone()).layer(MockConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5555))));
     let post = |body: String| {
         let router = router.clone();

@@ -9,40 +9,18 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use api::{ConnectionCheck, LaunchError, SyncPort};
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::Method;
 use chrono::Utc;
-use common::{users, TestApp, SYSTEM};
-use domain::access::{Authorized, Write};
-use domain::{ClientId, CustomerId, Role, Scope};
+use common::{users, TestApp};
+use domain::{CustomerId, Role, Scope};
 use serde_json::json;
 use store::{TaskRecord, TaskStatus};
+use testkit::fake_graph::FakeGraph;
 
 const CHANNEL: i64 = 7;
 const OTHER_CHANNEL: i64 = 8;
-
-/// A sync engine that accepts every start, so the route's own rules decide the answer.
-struct AcceptingSync;
-
-#[async_trait]
-impl SyncPort for AcceptingSync {
-    async fn start(
-        &self,
-        _customer: Authorized<CustomerId, Write>,
-        _full: bool,
-        _requested_by: Option<ClientId>,
-    ) -> Result<String, LaunchError> {
-        Ok("sync_matrix".to_string())
-    }
-
-    async fn check_connection(&self, _tenant: uuid::Uuid, _client: &str, _secret: &str) -> ConnectionCheck {
-        ConnectionCheck::Ok
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -68,6 +46,10 @@ struct Caller {
 /// Everything the rows point at.
 struct World {
     app: TestApp,
+    /// The real engine, syncing against a fake Graph that knows none of the test tenants: a
+    /// started sync fails at once, so the next start of the same customer is not refused.
+    engine: sync::Engine,
+    _graph: FakeGraph,
     callers: Vec<Caller>,
     /// The customer inside every test scope (channel 7, listed by the customer scope), and one
     /// outside the channel and customer scopes.
@@ -110,7 +92,9 @@ struct Call {
 
 impl World {
     async fn new(app: TestApp) -> Self {
-        let app = app.with_sync(Arc::new(AcceptingSync));
+        let graph = FakeGraph::start().await.unwrap();
+        let engine = app.engine(graph.url());
+        let app = app.with_engine(engine.clone()).await;
         let inside = app.service("inside", 1, true, Some(CHANNEL)).await;
         let outside = app.service("outside", 1, true, Some(OTHER_CHANNEL)).await;
         for customer in [inside, outside] {
@@ -143,9 +127,7 @@ impl World {
                         customers: vec![inside],
                     },
                 };
-                let created = api::client_admin::create_client(app.store(), &SYSTEM.principal(), "m", role, scope)
-                    .await
-                    .unwrap();
+                let created = app.create_client("m", role, scope).await;
                 let token = app.token_of(&created.client_id);
                 callers.push(Caller {
                     role,
@@ -160,6 +142,8 @@ impl World {
         let outside_client = Self::client_of(&app, outside).await;
         Self {
             app,
+            engine,
+            _graph: graph,
             callers,
             inside,
             outside,
@@ -174,16 +158,25 @@ impl World {
         let scope = Scope::Customers {
             customers: vec![customer],
         };
-        api::client_admin::create_client(app.store(), &SYSTEM.principal(), "target", Role::Monitor, scope)
-            .await
-            .unwrap()
-            .client_id
+        app.create_client("target", Role::Monitor, scope).await.client_id
     }
 
     fn customer(&self, target: Target) -> CustomerId {
         match target {
             Target::Inside => self.inside,
             Target::Outside => self.outside,
+        }
+    }
+
+    /// Waits until no sync this test started is running.
+    async fn settle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while [self.inside, self.outside]
+            .iter()
+            .any(|customer| self.engine.running_task(*customer).is_some())
+        {
+            assert!(std::time::Instant::now() < deadline, "a sync is still running");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
@@ -370,6 +363,7 @@ async fn every_route_answers_its_row_for_every_caller(app: TestApp) {
                     let body = call.body.as_ref().map_or(Body::empty(), |(_, b)| Body::from(b.clone()));
                     let token = (!path.contains("oauth2")).then_some(caller.token.as_str());
                     let reply = world.app.send(route.method.clone(), &uri, token, &headers, body).await;
+                    world.settle().await;
                     let context = format!(
                         "{} {uri} as {:?} {:?}-scoped, target {target:?}: {}",
                         route.method,

@@ -11,42 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{ConnectionCheck, LaunchError, SyncPort};
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::Method;
 use common::{overlapping, timed, Reply, TestApp};
-use domain::{ClientId, CustomerId, Role, Scope};
-use graph::{GraphClient, GraphConfig, RecordingSleeper};
+use domain::{CustomerId, Role, Scope};
 use serde_json::{json, Value};
-use sync::{ConnectionOutcome, Engine, StartError, SyncConfig, SystemClock};
+use sync::Engine;
 use testkit::fake_graph::{Endpoint, FakeGraph, FakeTenant, Fault, PageSizes};
-
-/// The engine behind the API's port (the binary's adapter does the same).
-struct EnginePort(Engine);
-
-#[async_trait]
-impl SyncPort for EnginePort {
-    async fn start(
-        &self,
-        customer: domain::Authorized<CustomerId, domain::access::Write>,
-        full: bool,
-        requested_by: Option<ClientId>,
-    ) -> Result<String, LaunchError> {
-        self.0.start(customer, full, requested_by).await.map_err(|e| match e {
-            StartError::AlreadyRunning(task) => LaunchError::AlreadyRunning(task),
-            other => LaunchError::Failed(other.to_string()),
-        })
-    }
-
-    async fn check_connection(&self, tenant_id: uuid::Uuid, client_id: &str, client_secret: &str) -> ConnectionCheck {
-        match self.0.check_connection(tenant_id, client_id, client_secret).await {
-            ConnectionOutcome::Ok => ConnectionCheck::Ok,
-            ConnectionOutcome::Refused(m) => ConnectionCheck::Refused(m),
-            ConnectionOutcome::Unreachable(m) => ConnectionCheck::Unreachable(m),
-        }
-    }
-}
 
 struct SyncApp {
     app: TestApp,
@@ -56,24 +27,8 @@ struct SyncApp {
 
 async fn with_engine(app: TestApp) -> SyncApp {
     let fake = FakeGraph::start().await.unwrap();
-    let config = GraphConfig {
-        max_retries: 2,
-        base_backoff: Duration::from_millis(50),
-        ..GraphConfig::for_base_url(fake.url())
-    };
-    let graph = GraphClient::with_sleeper(config, Arc::new(RecordingSleeper::new())).unwrap();
-    let engine = Engine::new(
-        app.state.store.clone(),
-        graph,
-        app.state.keys.secret_key(),
-        Arc::new(SystemClock),
-        SyncConfig {
-            flush_every: Duration::from_millis(50),
-            ..SyncConfig::default()
-        },
-    )
-    .unwrap();
-    let app = app.with_sync(Arc::new(EnginePort(engine.clone())));
+    let engine = app.engine(fake.url());
+    let app = app.with_engine(engine.clone()).await;
     SyncApp { app, fake, engine }
 }
 

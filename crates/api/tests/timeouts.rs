@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use api::ApiConfig;
+use app::AppConfig;
 use axum::body::{Body, Bytes};
 use common::{users, Backend, TestApp};
 use futures::StreamExt;
@@ -26,8 +27,11 @@ fn header_and_rows(n: usize) -> Vec<String> {
 async fn app(stall: Duration, request_timeout: Duration) -> TestApp {
     TestApp::with_config(
         Backend::Sqlite,
-        ApiConfig {
+        AppConfig {
             upload_stall_timeout: stall,
+            ..AppConfig::default()
+        },
+        ApiConfig {
             request_timeout,
             ..ApiConfig::default()
         },

@@ -11,7 +11,7 @@ use domain::service::SecretChange;
 use domain::{CustomerId, NewService, Service, ServicePatch, ShortName};
 use store::{GenerationCommit, Store, StoreError};
 
-use crate::backend::{open_store, redact};
+use rosterd::{open_store, redact};
 
 const BATCH: i64 = 5_000;
 

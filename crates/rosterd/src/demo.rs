@@ -1,14 +1,14 @@
 //! `rosterd demo`: a demo channel and customer whose first page of users is exactly the seed's
 //! example, plus a demo client, so a new user sees a working request within seconds.
 
-use std::sync::Arc;
-
 use anyhow::Context;
+use app::{App, Created, CreatedClient, NewClient};
 use chrono::Utc;
 use domain::access::SystemScope;
 use domain::service::SecretChange;
 use domain::{CustomerId, LicenseType, NewService, Role, Scope, ServicePatch, ShortName};
-use store::{GenerationWriter, Store};
+use rosterd::Installation;
+use store::GenerationWriter;
 use uuid::Uuid;
 
 /// Fixed so the printed request stays the same between runs.
@@ -20,10 +20,8 @@ pub const DEMO_CLIENT_NAME: &str = "rosterd-demo";
 const DEMO: SystemScope = SystemScope::new("rosterd demo");
 
 /// Creates (or refreshes) the demo customer and its users, and returns a fresh demo client.
-pub async fn prepare(
-    store: &Arc<dyn Store>,
-    seal: impl Fn(&[u8]) -> anyhow::Result<Vec<u8>>,
-) -> anyhow::Result<api::client_admin::CreatedClient> {
+pub async fn prepare(installation: &Installation, app: &App) -> anyhow::Result<CreatedClient> {
+    let store = &installation.store;
     let customer = DEMO.grant(CustomerId(DEMO_CUSTOMER));
     if store.get_service(&customer.read()).await?.is_none() {
         let new = DEMO.grant(NewService {
@@ -43,7 +41,7 @@ pub async fn prepare(
         let patch = ServicePatch {
             app_client_id: Some("0d3e6a41-2f5c-4b8e-9a71-5c0e8f4d2b19".into()),
             secret: SecretChange::Set {
-                sealed: seal(secret.as_bytes())?,
+                sealed: installation.secret_key.seal(secret.as_bytes())?,
                 hint: domain::service::secret_hint(secret),
             },
             secret_expires_at: Some(Utc::now() + chrono::Duration::days(365)),
@@ -68,13 +66,18 @@ pub async fn prepare(
             store.revoke_client(&DEMO.grant(old.id), Utc::now()).await?;
         }
     }
-    api::client_admin::create_client(
-        store.as_ref(),
-        &DEMO.principal(),
-        DEMO_CLIENT_NAME,
-        Role::Admin,
-        Scope::Provider,
-    )
-    .await
-    .context("creating the demo client")
+    let new = NewClient {
+        name: DEMO_CLIENT_NAME.to_string(),
+        role: Role::Admin,
+        scope: Scope::Provider,
+        external_app_id: None,
+    };
+    match app
+        .create_client(&DEMO.principal(), new)
+        .await
+        .context("creating the demo client")?
+    {
+        Created::WithSecret(client) => Ok(client),
+        Created::External(_) => anyhow::bail!("the demo client was created without a secret"),
+    }
 }

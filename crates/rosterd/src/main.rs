@@ -1,6 +1,5 @@
 //! rosterd: the one binary. Parses the command line, sets up logging and dispatches.
 
-mod backend;
 mod cli;
 mod commands;
 mod copy;
@@ -11,7 +10,6 @@ mod sync_wiring;
 
 use clap::Parser;
 use cli::{Cli, Command, StoreArgs};
-use serve::Installation;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -34,12 +32,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { store, serve, sync } => {
             let shutdown = serve::Shutdown::install()?;
-            let installation = Installation::open(&store).await?;
+            let installation = serve::open(&store).await?;
             let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
             let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
-            let keys = installation.key_ring(&base, &serve).await?;
+            let keys = serve::key_ring(&installation, &base, &serve).await?;
             let bound = listener.local_addr()?;
             tracing::info!(
                 backend = installation.store.backend(),
@@ -50,7 +48,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 engine.spawn_scheduler();
             }
-            let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
             let metrics = metrics_listener::spawn(serve.metrics_listen, &state, &front_door).await?;
             let served = serve::run(listener, front_door, state, Some(engine), shutdown).await;
             if let Some(metrics) = metrics {
@@ -65,7 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             graph,
         } => {
             let shutdown = serve::Shutdown::install()?;
-            let installation = Installation::open(&StoreArgs {
+            let installation = serve::open(&StoreArgs {
                 database,
                 secret_key_file,
             })
@@ -73,14 +71,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
-            let keys = installation.key_ring(&base, &serve).await?;
-            let sealer = std::sync::Arc::clone(&installation.secret_key);
-            let client = demo::prepare(&installation.store, |plain| {
-                sealer.seal(plain).map_err(anyhow::Error::from)
-            })
-            .await?;
+            let keys = serve::key_ring(&installation, &base, &serve).await?;
+            // The demo tenant is fictional: no background sync loop, but on-demand syncs and
+            // connection checks work for customers connected to a real tenant.
+            let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
+            let client = demo::prepare(&installation, &state.app).await?;
             let client_id = client.client_id.parse()?;
-            let token = keys.issue(client_id, chrono::Utc::now())?;
+            let token = state.app.keys().issue(client_id, chrono::Utc::now())?;
             println!("rosterd demo is listening on {base}");
             println!(
                 "Demo customer {} (short name 'demo', LicenseType 1, 37 users)",
@@ -106,15 +104,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!();
             println!("Press Ctrl-C to stop.");
-            // The demo tenant is fictional: no background sync loop, but on-demand syncs and
-            // connection checks work for customers connected to a real tenant.
-            let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
-            let state = serve::app_state(&installation, keys, &serve, Some(sync_wiring::port(&engine)));
             serve::run(listener, front_door, state, Some(engine), shutdown).await
         }
         Command::Client { store, action } => {
-            let installation = Installation::open(&store).await?;
-            commands::client(&installation, action).await
+            let installation = serve::open(&store).await?;
+            commands::client(&*commands::cli_app(&installation, None).await?, action).await
         }
         Command::Import {
             store,
@@ -123,8 +117,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             allow_empty,
             file,
         } => {
-            let installation = Installation::open(&store).await?;
-            commands::import(&installation, &customer, format.as_deref(), &file, allow_empty).await
+            let installation = serve::open(&store).await?;
+            let app = commands::cli_app(&installation, None).await?;
+            commands::import(&app, &customer, format.as_deref(), &file, allow_empty).await
         }
         Command::Copy { from, to, force } => copy::run(&from, &to, force).await,
         Command::Sync {
@@ -133,11 +128,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             customer,
             full,
         } => {
-            let installation = Installation::open(&store).await?;
+            let installation = serve::open(&store).await?;
             sync_wiring::run_once(&installation, &graph, &customer, full).await
         }
         Command::Migrate { store } => {
-            let installation = Installation::open(&store).await?;
+            let installation = serve::open(&store).await?;
             eprintln!("database schema is up to date ({})", installation.store.backend());
             Ok(())
         }

@@ -6,67 +6,43 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use api::external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
-use api::keyring::TokenSettings;
-use api::{ApiConfig, AppState, KeyRing};
-use store::Store;
+use api::{ApiConfig, AppState};
+use app::{AppConfig, ExternalIssuerConfig, KeyRing, DEFAULT_REFETCH_INTERVAL};
+use rosterd::Installation;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::backend::open_store;
 use crate::cli::{ConnectionLimitArgs, ServeArgs, StoreArgs, TlsArgs};
 
-/// The audience of tokens this server issues, like an Entra app id URI.
-pub const AUDIENCE: &str = "api://rosterd";
-
-/// Store and keys, ready for any command that needs them.
-pub struct Installation {
-    pub store: Arc<dyn Store>,
-    pub secret_key: Arc<auth::SecretKey>,
+/// Opens the installation the store flags name.
+pub async fn open(args: &StoreArgs) -> anyhow::Result<Installation> {
+    Installation::open(&args.database, &args.secret_key_file).await
 }
 
-impl Installation {
-    pub async fn open(args: &StoreArgs) -> anyhow::Result<Self> {
-        let store = open_store(&args.database).await?;
-        let secret_key = auth::SecretKey::load_or_create(&args.secret_key_file)
-            .with_context(|| format!("loading the secret key file {}", args.secret_key_file.display()))?;
-        Ok(Self {
-            store,
-            secret_key: Arc::new(secret_key),
-        })
-    }
-
-    pub async fn key_ring(&self, public_url: &str, serve: &ServeArgs) -> anyhow::Result<Arc<KeyRing>> {
-        let settings = TokenSettings {
-            issuer: public_url.to_string(),
-            audience: AUDIENCE.to_string(),
-            lifetime_secs: serve.token_lifetime_secs,
-        };
-        let mut keys = KeyRing::load_or_init(Arc::clone(&self.store), Arc::clone(&self.secret_key), settings)
-            .await
-            .context("loading token signing keys")?;
-        match (
-            &serve.external_issuer,
-            &serve.external_audience,
-            &serve.external_jwks_url,
-        ) {
-            (None, None, None) => {}
-            (Some(issuer), Some(audience), Some(jwks_url)) => {
-                let config = ExternalIssuerConfig {
-                    issuer: issuer.clone(),
-                    audience: audience.clone(),
-                    jwks_url: jwks_url.clone(),
-                    min_refetch_interval: DEFAULT_REFETCH_INTERVAL,
-                };
-                let verifier = ExternalVerifier::new(config)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("configuring the external issuer: {e}"))?;
-                keys = keys.with_external(verifier);
-            }
-            _ => anyhow::bail!("--external-issuer, --external-audience and --external-jwks-url go together"),
-        }
-        Ok(Arc::new(keys))
-    }
+/// The token keys for a server reached at `public_url`, with the external issuer when the three
+/// flags name one.
+pub async fn key_ring(
+    installation: &Installation,
+    public_url: &str,
+    serve: &ServeArgs,
+) -> anyhow::Result<Arc<KeyRing>> {
+    let external = match (
+        &serve.external_issuer,
+        &serve.external_audience,
+        &serve.external_jwks_url,
+    ) {
+        (None, None, None) => None,
+        (Some(issuer), Some(audience), Some(jwks_url)) => Some(ExternalIssuerConfig {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            jwks_url: jwks_url.clone(),
+            min_refetch_interval: DEFAULT_REFETCH_INTERVAL,
+        }),
+        _ => anyhow::bail!("--external-issuer, --external-audience and --external-jwks-url go together"),
+    };
+    installation
+        .key_ring(rosterd::token_settings(public_url, serve.token_lifetime_secs), external)
+        .await
 }
 
 /// The configured public URL, else the address actually bound (so port 0 works).
@@ -116,25 +92,28 @@ fn tls_settings(args: &TlsArgs) -> anyhow::Result<Option<http_server::TlsSetting
     }
 }
 
+/// The application and the HTTP state over it, from `serve`'s flags.
 pub fn app_state(
     installation: &Installation,
     keys: Arc<KeyRing>,
     serve: &ServeArgs,
-    sync: Option<Arc<dyn api::SyncPort>>,
+    engine: Option<sync::Engine>,
 ) -> AppState {
-    let config = ApiConfig {
+    let config = AppConfig {
         max_import_bytes: serve.max_import_bytes,
-        page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
-        request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),
         upload_stall_timeout: Duration::from_secs(serve.limits.stall_timeout_secs.max(1)),
         max_concurrent_imports: serve.max_concurrent_imports,
+        page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
-        token_failures: api::token_limit::FailureLimit {
+    };
+    let api = ApiConfig {
+        request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),
+        token_failures: api::FailureLimit {
             burst: serve.token_failure_limit,
             window: Duration::from_secs(serve.token_failure_window_secs.max(1)),
         },
     };
-    AppState::new(Arc::clone(&installation.store), keys, config, sync)
+    AppState::new(installation.app(keys, engine, config), api)
 }
 
 /// Binds first, so a caller can print the address before serving.

@@ -1,55 +1,20 @@
 //! The sync engine inside the binary: the Graph client and engine settings from the command
-//! line, the adapter that serves the API's `SyncPort`, and `rosterd sync`.
+//! line, and `rosterd sync`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use api::{ConnectionCheck, LaunchError, SyncPort};
-use async_trait::async_trait;
-use domain::access::{Authorized, SystemScope, Write};
-use domain::{ClientId, CustomerId};
+use domain::access::SystemScope;
+use domain::CustomerId;
 use graph::{GraphClient, GraphConfig};
+use rosterd::Installation;
 use store::TaskStatus;
-use sync::{ConnectionOutcome, Engine, StartError, StderrProgress, SyncConfig, SystemClock};
+use sync::{Engine, StderrProgress, SyncConfig, SystemClock};
 
 use crate::cli::{GraphArgs, SyncArgs};
-use crate::serve::Installation;
 
 const SYNC_CLI: SystemScope = SystemScope::new("rosterd sync (command line)");
-
-/// The engine as the API sees it.
-pub struct EnginePort(pub Engine);
-
-#[async_trait]
-impl SyncPort for EnginePort {
-    async fn start(
-        &self,
-        customer: Authorized<CustomerId, Write>,
-        full: bool,
-        requested_by: Option<ClientId>,
-    ) -> Result<String, LaunchError> {
-        self.0
-            .start(customer, full, requested_by)
-            .await
-            .map_err(|error| match error {
-                StartError::AlreadyRunning(task) => LaunchError::AlreadyRunning(task),
-                other => LaunchError::Failed(other.to_string()),
-            })
-    }
-
-    async fn check_connection(&self, tenant_id: uuid::Uuid, client_id: &str, client_secret: &str) -> ConnectionCheck {
-        match self.0.check_connection(tenant_id, client_id, client_secret).await {
-            ConnectionOutcome::Ok => ConnectionCheck::Ok,
-            ConnectionOutcome::Refused(message) => ConnectionCheck::Refused(message),
-            ConnectionOutcome::Unreachable(message) => ConnectionCheck::Unreachable(message),
-        }
-    }
-}
-
-pub fn port(engine: &Engine) -> Arc<dyn SyncPort> {
-    Arc::new(EnginePort(engine.clone()))
-}
 
 fn graph_client(args: &GraphArgs) -> anyhow::Result<GraphClient> {
     if args.graph_timeout_secs == 0 {
@@ -108,10 +73,12 @@ pub async fn run_once(
 ) -> anyhow::Result<()> {
     let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
     // The command line acts as rosterd itself: it has the database and the key file anyway.
-    let grant = SYNC_CLI.grant(customer);
     let engine = engine(installation, graph, SyncConfig::default())?;
-    let runner = engine.clone();
-    let mut sync = tokio::spawn(async move { runner.run_now(grant, full, Some(Arc::new(StderrProgress))).await });
+    let app = crate::commands::cli_app(installation, Some(engine.clone())).await?;
+    let mut sync = tokio::spawn(async move {
+        app.run_sync(&SYNC_CLI.principal(), customer, full, Some(Arc::new(StderrProgress)))
+            .await
+    });
     let finished = tokio::select! {
         finished = &mut sync => finished,
         _ = tokio::signal::ctrl_c() => {

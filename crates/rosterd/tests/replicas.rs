@@ -62,7 +62,7 @@ async fn postgres_two_replicas_share_one_database() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = store_postgres::PgStore::connect(&database).await.unwrap();
+    let store = rosterd::open_store(&database).await.unwrap();
     let key = auth::SecretKey::load_or_create(&dir.path().join("rosterd.key")).unwrap();
     let fake = FakeGraph::start().await.unwrap();
     fake.set_page_sizes(PageSizes {
@@ -74,7 +74,7 @@ async fn postgres_two_replicas_share_one_database() {
     for (i, short) in ["alpha", "bravo", "charlie"].iter().enumerate() {
         let tenant = fake.add_generated_tenant(100 + i as u64, 150);
         customers.push(
-            testkit::connected::connect_service(&store, &key, short, &tenant, &tenant.client_secret)
+            testkit::connected::connect_service(store.as_ref(), &key, short, &tenant, &tenant.client_secret)
                 .await
                 .unwrap(),
         );
@@ -148,7 +148,7 @@ async fn postgres_two_replicas_share_one_database() {
         Duration::from_secs(60),
         async || {
             for customer in &customers {
-                if completed_syncs(&store, *customer).await.len() < 3 {
+                if completed_syncs(store.as_ref(), *customer).await.len() < 3 {
                     return false;
                 }
             }
@@ -157,7 +157,7 @@ async fn postgres_two_replicas_share_one_database() {
     )
     .await;
     for customer in &customers {
-        let runs = completed_syncs(&store, *customer).await;
+        let runs = completed_syncs(store.as_ref(), *customer).await;
         for pair in runs.windows(2) {
             let ((start_a, end_a), (start_b, _)) = (pair[0], pair[1]);
             assert!(end_a <= start_b, "two syncs of one customer overlapped: {runs:?}");
@@ -203,7 +203,7 @@ async fn postgres_two_replicas_share_one_database() {
         Duration::from_secs(60),
         async || {
             for customer in &customers {
-                if !completed_syncs(&store, *customer)
+                if !completed_syncs(store.as_ref(), *customer)
                     .await
                     .iter()
                     .any(|(start, _)| *start > killed_at)

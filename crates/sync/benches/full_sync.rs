@@ -116,8 +116,8 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let fresh = testkit::stores::fresh_bench_store().await.unwrap();
-    let (store, backend) = (Arc::clone(&fresh.store), fresh.backend);
+    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
+    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
     let fake = FakeGraph::start().await.unwrap();
     fake.set_page_sizes(PageSizes {
         delta: DELTA_PAGE,

@@ -1,25 +1,24 @@
 //! The service directory: list and read services (V2 and V3 shapes), create a service, and
 //! change its license and secure connection.
 
+use app::ServiceChange;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use domain::access::{Authorized, Write, CONNECTION_FIELDS};
 use domain::service::{
-    bounded_text, full_name_or_default, secret_hint, validate_full_name, SecretChange, APP_CLIENT_ID_MAX,
-    APP_CLIENT_SECRET_MAX, CUSTOMER_TYPE_MAX, DEFAULT_DOMAIN_MAX,
+    bounded_text, full_name_or_default, validate_full_name, APP_CLIENT_ID_MAX, APP_CLIENT_SECRET_MAX,
+    CUSTOMER_TYPE_MAX, DEFAULT_DOMAIN_MAX,
 };
-use domain::{CustomerId, LicenseType, NewService, Service, ServicePatch, ShortName, SiteLocation};
+use domain::{CustomerId, LicenseType, NewService, ShortName, SiteLocation};
 
-use crate::caller::{Caller, Customer};
+use crate::caller::{Caller, CustomerGuid};
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
 use crate::query::Query;
 use crate::small_body::SmallBody;
 use crate::state::AppState;
-use crate::sync_port::ConnectionCheck;
 use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDetailV3};
 
 #[utoipa::path(
@@ -31,14 +30,17 @@ use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDeta
     ),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [ServiceBriefV3]),
-        (status = 400, description = "Bad query or header", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Bad query or header", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let all_details = Query::parse(raw.as_deref()).flag("allDetails")?;
-    let services = state.store.list_services(&caller.visibility()).await?;
+    let services = state
+        .app
+        .list_services(&caller.principal, caller.channel_filter)
+        .await?;
     Ok(if all_details {
         Json(
             services
@@ -61,15 +63,21 @@ pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw
     ),
     responses(
         (status = 200, description = "The service", body = ServiceDetailV3),
-        (status = 400, description = "Malformed GUID", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed GUID", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn get_v3(customer: Customer, RawQuery(raw): RawQuery) -> ApiResult<Json<ServiceDetailV3>> {
+pub async fn get_v3(
+    State(state): State<AppState>,
+    caller: Caller,
+    CustomerGuid(customer): CustomerGuid,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ServiceDetailV3>> {
     let all_details = Query::parse(raw.as_deref()).flag("allDetails")?;
-    Ok(Json(ServiceDetailV3::of(&customer.service, all_details)))
+    let service = state.app.service(&caller.principal, customer).await?;
+    Ok(Json(ServiceDetailV3::of(&service, all_details)))
 }
 
 #[utoipa::path(
@@ -78,12 +86,15 @@ pub async fn get_v3(customer: Customer, RawQuery(raw): RawQuery) -> ApiResult<Js
     params(("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services")),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [CustomerBriefV2]),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<CustomerBriefV2>>> {
-    let services = state.store.list_services(&caller.visibility()).await?;
+    let services = state
+        .app
+        .list_services(&caller.principal, caller.channel_filter)
+        .await?;
     Ok(Json(services.iter().map(CustomerBriefV2::of).collect()))
 }
 
@@ -93,14 +104,19 @@ pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult
     params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
     responses(
         (status = 200, description = "The service", body = CustomerDetailV2),
-        (status = 400, description = "Malformed GUID", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed GUID", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn get_v2(customer: Customer) -> ApiResult<Json<CustomerDetailV2>> {
-    Ok(Json(CustomerDetailV2::of(&customer.service)))
+pub async fn get_v2(
+    State(state): State<AppState>,
+    caller: Caller,
+    CustomerGuid(customer): CustomerGuid,
+) -> ApiResult<Json<CustomerDetailV2>> {
+    let service = state.app.service(&caller.principal, customer).await?;
+    Ok(Json(CustomerDetailV2::of(&service)))
 }
 
 fn license_from(value: i64, field: &str) -> Result<LicenseType, ApiError> {
@@ -171,27 +187,24 @@ fn new_service_from(body: &JsonObject) -> Result<NewService, ApiError> {
     request_body(content = crate::openapi::CreateServiceDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; Location names the new service", body = ServiceDetailV3),
-        (status = 400, description = "A field is invalid (named in `field`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The client cannot create services (role), or not in that channel (`scope_too_wide`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 409, description = "`short_name_taken` in the channel, or `tenant_in_use` by another service", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 256 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A field is invalid (named in `field`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The client cannot create services (role), or not in that channel (`scope_too_wide`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`short_name_taken` in the channel, or `tenant_in_use` by another service", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 256 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(body): SmallBody) -> ApiResult<Response> {
-    caller.principal.require(domain::Role::Operator)?;
+    caller
+        .principal
+        .require(domain::Role::Operator)
+        .map_err(app::AppError::from)?;
     let body = JsonObject::parse(&body)?;
-    let new = caller.principal.authorize_new_service(new_service_from(&body)?)?;
-    let service = state.store.create_service(&new).await?;
-    crate::audit::record(
-        &state,
-        caller.client(),
-        "service.create",
-        Some(service.id),
-        format!("short name {}", service.short_name),
-    )
-    .await;
+    let service = state
+        .app
+        .create_service(&caller.principal, new_service_from(&body)?)
+        .await?;
     let mut response = (StatusCode::CREATED, Json(ServiceDetailV3::of(&service, true))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v3/customer/{}", service.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -199,18 +212,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(bod
     Ok(response)
 }
 
-/// Hosted (0-2) and Operator Connect (3-5) are different products: a license can move within
-/// its family, never across it.
-fn license_change_allowed(from: LicenseType, to: LicenseType) -> bool {
-    (from.code() <= 2) == (to.code() <= 2)
-}
-
 fn invalid_license() -> ApiError {
-    ApiError::bad_request(
-        "invalid_license_type",
-        Some("licenseType".to_string()),
-        "Invalid change for License Type!",
-    )
+    app::AppError::from(domain::LicenseChangeRefused).into()
 }
 
 fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -235,29 +238,33 @@ fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
     request_body(content = crate::openapi::PatchServiceDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed service", body = ServiceDetailV3),
-        (status = 400, description = "A field is invalid, or `Invalid change for License Type!`", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write (`insufficient_role`), or a customer-scoped client named a connection field (`forbidden_field`)", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 409, description = "`tenant_in_use`: another service is connected to this tenant", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 256 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A field is invalid, or `Invalid change for License Type!`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The client's role cannot write (`insufficient_role`), or a customer-scoped client named a connection field (`forbidden_field`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`tenant_in_use`: another service is connected to this tenant", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 256 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn patch(
     State(state): State<AppState>,
-    customer: Customer<Write>,
+    caller: Caller,
+    CustomerGuid(customer): CustomerGuid,
     SmallBody(body): SmallBody,
 ) -> ApiResult<Json<ServiceDetailV3>> {
-    let Customer { caller, grant, service } = customer;
     let body = JsonObject::parse(&body)?;
-    caller
-        .principal
-        .may_change_fields(CONNECTION_FIELDS.into_iter().filter(|field| body.has(field)))?;
+    let change = service_change_from(&body)?;
+    let updated = state.app.change_service(&caller.principal, customer, change).await?;
+    Ok(Json(ServiceDetailV3::of(&updated, true)))
+}
 
-    let mut patch = ServicePatch::default();
+/// Parses the patch body: each field valid on its own; the rules between them and the stored
+/// service are the application's.
+fn service_change_from(body: &JsonObject) -> Result<ServiceChange, ApiError> {
+    let mut change = ServiceChange::default();
     if let Some(name) = body.string("customerFullName")? {
-        patch.full_name = Some(
+        change.full_name = Some(
             validate_full_name(name.trim())
                 .map_err(|e| ApiError::invalid_field("customerFullName", e.message))?
                 .to_string(),
@@ -268,11 +275,7 @@ pub async fn patch(
             .integer("licenseType")
             .map_err(|_| invalid_license())?
             .ok_or_else(invalid_license)?;
-        let to = LicenseType::try_from(to).map_err(|_| invalid_license())?;
-        if !license_change_allowed(service.license_type, to) {
-            return Err(invalid_license());
-        }
-        patch.license_type = Some(to);
+        change.license_type = Some(LicenseType::try_from(to).map_err(|_| invalid_license())?);
     }
     if let Some(count) = body.integer("licensedUsersCount")? {
         if count < 0 {
@@ -281,116 +284,28 @@ pub async fn patch(
                 "licensedUsersCount must not be negative",
             ));
         }
-        patch.licensed_users_count = Some(count);
+        change.licensed_users_count = Some(count);
     }
-    patch.tenant_id = body.guid("msTenantId")?;
-    patch.default_domain = bounded(&body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?;
-    patch.app_client_id = bounded(&body, "applicationClientId", APP_CLIENT_ID_MAX)?.map(|s| s.trim().to_string());
-    let secret = bounded(&body, "applicationClientSecret", APP_CLIENT_SECRET_MAX)?;
-    if let Some(secret) = &secret {
-        if secret.is_empty() {
-            return Err(ApiError::invalid_field(
-                "applicationClientSecret",
-                "applicationClientSecret must not be empty",
-            ));
-        }
-        patch.secret = SecretChange::Set {
-            sealed: state.keys.seal(secret.as_bytes())?,
-            hint: secret_hint(secret),
-        };
+    change.tenant_id = body.guid("msTenantId")?;
+    change.default_domain = bounded(body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?;
+    change.app_client_id = bounded(body, "applicationClientId", APP_CLIENT_ID_MAX)?.map(|s| s.trim().to_string());
+    let secret = bounded(body, "applicationClientSecret", APP_CLIENT_SECRET_MAX)?;
+    if secret.as_deref() == Some("") {
+        return Err(ApiError::invalid_field(
+            "applicationClientSecret",
+            "applicationClientSecret must not be empty",
+        ));
     }
+    change.app_client_secret = secret;
     if let Some(raw) = body.string("clientSecretExpirationDate")? {
-        patch.secret_expires_at = Some(parse_expiry(&raw)?);
+        change.secret_expires_at = Some(parse_expiry(&raw)?);
     }
-    let connection_touched = patch.tenant_id.is_some() || patch.app_client_id.is_some() || secret.is_some();
-    // A new tenant or app: the old secret and the old tenant's sync state must not carry over.
-    let patch = patch.with_connection_rules(&service);
-
-    let mut updated = state.store.update_service(&grant, &patch).await?;
-    if connection_touched {
-        updated = check_connection(&state, &grant, updated, secret.as_deref()).await?;
-    }
-    crate::audit::record(
-        &state,
-        caller.client(),
-        "service.patch",
-        Some(service.id),
-        changed_fields(&body, &patch),
-    )
-    .await;
-    Ok(Json(ServiceDetailV3::of(&updated, true)))
-}
-
-fn changed_fields(body: &JsonObject, patch: &ServicePatch) -> String {
-    let names = [
-        "customerFullName",
-        "licenseType",
-        "licensedUsersCount",
-        "msTenantId",
-        "msDefaultDomain",
-        "applicationClientId",
-        "applicationClientSecret",
-        "clientSecretExpirationDate",
-    ];
-    let changed: Vec<&str> = names.into_iter().filter(|n| body.has(n)).collect();
-    let mut text = format!("changed {}", changed.join(", "));
-    if patch.reset_sync {
-        text.push_str("; new tenant or app: replication state reset");
-        if patch.secret == SecretChange::Clear {
-            text.push_str(", stored secret dropped");
-        }
-    }
-    text
-}
-
-/// Proves a (possibly partly) new secure connection by requesting a token, and records the
-/// outcome in the service's replication state. A refusal is the operator's to fix, not a 500.
-async fn check_connection(
-    state: &AppState,
-    grant: &Authorized<CustomerId, Write>,
-    service: Service,
-    new_secret: Option<&str>,
-) -> ApiResult<Service> {
-    let Some(sync) = &state.sync else {
-        return Ok(service);
-    };
-    let (Some(tenant), Some(client_id)) = (service.tenant_id, service.app_client_id.clone()) else {
-        return Ok(service);
-    };
-    let secret = match new_secret {
-        Some(s) => s.to_string(),
-        None => match &service.app_client_secret_sealed {
-            Some(sealed) => String::from_utf8(state.keys.open(sealed)?).map_err(ApiError::internal)?,
-            None => return Ok(service),
-        },
-    };
-    let (ok, message) = match sync.check_connection(tenant, &client_id, &secret).await {
-        ConnectionCheck::Ok => (true, "token obtained from the customer's tenant".to_string()),
-        ConnectionCheck::Refused(m) => (false, format!("the customer's tenant refused the credentials: {m}")),
-        ConnectionCheck::Unreachable(m) => (false, format!("the customer's tenant could not be reached: {m}")),
-    };
-    let mut sync_state = service.sync.clone();
-    sync_state.connection_ok = Some(ok);
-    sync_state.connection_message = Some(message);
-    state.store.update_sync_state(grant, &sync_state).await?;
-    Ok(Service {
-        sync: sync_state,
-        ..service
-    })
+    Ok(change)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn license_moves_within_its_family() {
-        use LicenseType::*;
-        assert!(license_change_allowed(HostedEssentials, HostedPro));
-        assert!(license_change_allowed(OcEssentialsPlus, OcPro));
-        assert!(!license_change_allowed(HostedPro, OcPro));
-        assert!(!license_change_allowed(OcEssentials, HostedEssentialsPlus));
-    }
 
     #[test]
     fn expiry_formats() {

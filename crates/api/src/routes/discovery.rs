@@ -55,7 +55,7 @@ fn oauth_error(error: OAuthError) -> Response {
     responses((status = 200, description = "issuer, token_endpoint, jwks_uri, authorization_endpoint, ...", body = Object))
 )]
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    Json(state.keys.openid_configuration(None)).into_response()
+    Json(state.app.keys().openid_configuration(None)).into_response()
 }
 
 #[utoipa::path(
@@ -68,7 +68,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     )
 )]
 pub async fn tenant_openid_configuration(State(state): State<AppState>, Tenant(tenant): Tenant) -> Response {
-    Json(state.keys.openid_configuration(Some(&tenant))).into_response()
+    Json(state.app.keys().openid_configuration(Some(&tenant))).into_response()
 }
 
 #[utoipa::path(
@@ -90,7 +90,7 @@ pub async fn tenant_openid_configuration_unversioned(state: State<AppState>, ten
     responses((status = 200, description = "RFC 7517 key set", body = Object))
 )]
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    Json(state.keys.jwks()).into_response()
+    Json(state.app.keys().jwks()).into_response()
 }
 
 #[utoipa::path(
@@ -103,7 +103,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     )
 )]
 pub async fn tenant_jwks(State(state): State<AppState>, _tenant: Tenant) -> Response {
-    Json(state.keys.jwks()).into_response()
+    Json(state.app.keys().jwks()).into_response()
 }
 
 #[utoipa::path(

@@ -17,21 +17,13 @@ pub async fn healthz() -> Response {
 
 /// Readiness: the database answers too.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "backend": state.store.backend()})),
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "backend": state.store.backend()})),
-            )
-                .into_response()
-        }
-    }
+    let readiness = state.app.readiness().await;
+    let (status, text) = if readiness.ready {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    (status, Json(json!({"status": text, "backend": readiness.backend}))).into_response()
 }
 
 pub async fn openapi() -> Response {
@@ -41,7 +33,7 @@ pub async fn openapi() -> Response {
 /// Prometheus metrics on the main listener: for provider-scoped clients (any role), since the
 /// figures cover every channel and customer.
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    caller.principal.require_provider_scope()?;
+    state.app.may_read_metrics(&caller.principal)?;
     Ok(render_metrics(&state).await)
 }
 
@@ -51,45 +43,13 @@ pub async fn metrics_open(State(state): State<AppState>) -> Response {
     render_metrics(&state).await
 }
 
-/// HTTP and cache counters, plus the cached fleet gauges.
 async fn render_metrics(state: &AppState) -> Response {
-    let mut out = String::new();
-    state.metrics.render_counters(&mut out);
-    match state.metrics.fleet(state.store.as_ref()).await {
-        Ok(fleet) => {
-            for (name, help, value) in [
-                (
-                    "rosterd_services",
-                    "Services (customers) in this installation.",
-                    fleet.services,
-                ),
-                (
-                    "rosterd_services_connected",
-                    "Services with a secure connection to their tenant.",
-                    fleet.connected,
-                ),
-                (
-                    "rosterd_services_sync_failing",
-                    "Services whose last sync failed.",
-                    fleet.failing,
-                ),
-                ("rosterd_users_served", "Users served across all services.", fleet.users),
-            ] {
-                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
-            }
-            out.push_str("# HELP rosterd_up Whether the database answered.\n# TYPE rosterd_up gauge\nrosterd_up 1\n");
-        }
-        Err(error) => {
-            tracing::warn!(%error, "metrics: store unavailable");
-            out.push_str("# HELP rosterd_up Whether the database answered.\n# TYPE rosterd_up gauge\nrosterd_up 0\n");
-        }
-    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        crate::metrics::render(state).await,
     )
         .into_response()
 }

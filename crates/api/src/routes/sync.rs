@@ -4,14 +4,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::access::Write;
 
-use crate::caller::Customer;
-use crate::error::{ApiError, ApiResult};
+use crate::caller::{Caller, CustomerGuid};
+use crate::error::ApiResult;
 use crate::query::Query;
-use crate::routes::end_users::require_user_list;
 use crate::state::AppState;
-use crate::sync_port::LaunchError;
 
 #[utoipa::path(
     post, path = "/api/v3/customer/{customerGuid}/user/sync", tag = "End users",
@@ -23,50 +20,23 @@ use crate::sync_port::LaunchError;
     ),
     responses(
         (status = 202, description = "Started; Location names the task", body = String),
-        (status = 400, description = "Unsupported service type or no secure connection", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 409, description = "A sync of this customer is already running", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "This process runs no sync engine", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Unsupported service type or no secure connection", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The client's role cannot write", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A sync of this customer is already running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This process runs no sync engine", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn start_sync(
     State(state): State<AppState>,
-    customer: Customer<Write>,
+    caller: Caller,
+    CustomerGuid(customer): CustomerGuid,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let Customer { caller, grant, service } = customer;
     let full = Query::parse(raw.as_deref()).flag("full")?;
-    require_user_list(&service)?;
-    if !service.has_secure_connection() {
-        return Err(ApiError::bad_request(
-            "no_secure_connection",
-            None,
-            "this service has no secure connection: set msTenantId, applicationClientId and applicationClientSecret \
-             with PATCH /api/v3/customer/{customerGuid} first",
-        ));
-    }
-    let sync = state
-        .sync
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("this rosterd process runs no sync engine".into()))?;
-    let task = sync.start(grant, full, caller.client()).await.map_err(|e| match e {
-        LaunchError::AlreadyRunning(task) => ApiError::conflict(
-            "sync_in_progress",
-            format!("a sync of this customer is already running: task {task}"),
-        ),
-        LaunchError::Failed(m) => ApiError::internal(m),
-    })?;
-    crate::audit::record(
-        &state,
-        caller.client(),
-        "users.sync",
-        Some(service.id),
-        format!("task {task}, full={full}"),
-    )
-    .await;
+    let task = state.app.start_sync(&caller.principal, customer, full).await?;
     let mut response = (StatusCode::ACCEPTED, Json(task.clone())).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v2/task/{task}")) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -3,13 +3,12 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::access::Read;
 use serde::Serialize;
 use store::TaskRecord;
 use utoipa::ToSchema;
 
 use crate::caller::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,24 +55,14 @@ impl TaskWire {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(
-        "task_not_found",
-        format!(
-            "task '{}' does not exist or is not visible to this client",
-            id.chars().take(80).collect::<String>()
-        ),
-    )
-}
-
 #[utoipa::path(
     get, path = "/api/v2/task/{taskId}", tag = "Tasks",
     summary = "Get a task's status",
     params(("taskId" = String, Path, description = "The id answered when the task started")),
     responses(
         (status = 200, description = "The task", body = TaskWire),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No such task in the caller's scope", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -82,21 +71,6 @@ pub async fn get_task(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskWire>> {
-    let sealed = state.store.get_task(&id).await?.ok_or_else(|| not_found(&id))?;
-    // A task belongs to a customer (the caller must be authorized for it) or to the provider.
-    let grant = match sealed.owner() {
-        Some(customer) => Some(
-            caller
-                .authorize::<Read>(&state, customer)
-                .await
-                .map_err(|_| not_found(&id))?
-                .0,
-        ),
-        None => None,
-    };
-    let task = caller
-        .principal
-        .open_owned(sealed, grant.as_ref())
-        .map_err(|_| not_found(&id))?;
+    let task = state.app.task(&caller.principal, &id).await?;
     Ok(Json(TaskWire::of(&task)))
 }

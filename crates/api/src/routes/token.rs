@@ -11,8 +11,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
-use domain::ClientId;
 
 use crate::small_body::{self, BodyError};
 use crate::state::AppState;
@@ -82,26 +80,10 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<To
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let credentials = auth::client_credentials(&form, basic)?;
-    let client_id: ClientId = credentials
-        .client_id
-        .parse()
-        .map_err(|_| OAuthError::unknown_client(&credentials.client_id))?;
-    let record = state.store.get_client(client_id).await.map_err(|error| {
-        tracing::error!(%error, "client lookup failed");
-        OAuthError::server_error()
-    })?;
-    let record = record.ok_or_else(|| OAuthError::unknown_client(&credentials.client_id))?;
-    if !auth::verify_client_secret(&credentials.client_secret, &record.secret_hash) {
-        return Err(OAuthError::invalid_client_secret(&credentials.client_id));
-    }
-    if record.revoked_at.is_some() {
-        return Err(OAuthError::disabled_client(&credentials.client_id));
-    }
-    let issued = state
-        .keys
-        .issue(client_id, Utc::now())
-        .map_err(|_| OAuthError::server_error())?;
-    Ok(issued.into())
+    state
+        .app
+        .issue_token(&credentials.client_id, &credentials.client_secret)
+        .await
 }
 
 #[utoipa::path(

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use api::keyring::TokenSettings;
-use api::{ApiConfig, AppState, KeyRing};
+use api::{ApiConfig, AppState};
+use app::{App, AppConfig, Created, CreatedClient, NewClient};
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
@@ -17,6 +17,7 @@ use domain::access::SystemScope;
 use domain::service::SecretChange;
 use domain::{CustomerId, EndUser, LicenseType, NewService, Role, Scope, ServicePatch, ShortName};
 use http_body_util::BodyExt;
+use rosterd::Installation;
 use serde_json::Value;
 use store::{GenerationWriter, Store};
 use tower::ServiceExt;
@@ -25,6 +26,8 @@ use tower::ServiceExt;
 pub const SYSTEM: SystemScope = SystemScope::new("api tests");
 
 pub struct TestApp {
+    pub installation: Installation,
+    pub app: Arc<App>,
     pub state: AppState,
     pub router: Router,
     pub admin: String,
@@ -57,26 +60,38 @@ pub enum Backend {
     Postgres,
 }
 
+/// A fresh database of `backend`: its URL and what keeps it alive. `None`: no PostgreSQL server
+/// is configured.
+pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let (dir, url) = store_conformance::fresh_sqlite_url().await;
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => Some((store_conformance::fresh_postgres_url().await?, None)),
+    }
+}
+
 impl TestApp {
     pub async fn new(backend: Backend) -> Option<Self> {
-        Self::with_config(backend, ApiConfig::default()).await
+        Self::with_config(backend, AppConfig::default(), ApiConfig::default()).await
     }
 
     /// With the page cache off (every read goes to the store) or at its default size.
     pub async fn with_page_cache(backend: Backend, on: bool) -> Option<Self> {
-        let config = ApiConfig {
-            page_cache_bytes: if on { ApiConfig::default().page_cache_bytes } else { 0 },
-            ..ApiConfig::default()
+        let config = AppConfig {
+            page_cache_bytes: if on { AppConfig::default().page_cache_bytes } else { 0 },
+            ..AppConfig::default()
         };
-        Self::with_config(backend, config).await
+        Self::with_config(backend, config, ApiConfig::default()).await
     }
 
     /// Page reads answered from the cache and from the store so far.
     pub fn page_reads(&self) -> (u64, u64) {
-        let metrics = &self.state.metrics;
+        let counters = self.app.counters();
         (
-            metrics.page_cache_hits.load(Ordering::Relaxed),
-            metrics.page_cache_misses.load(Ordering::Relaxed),
+            counters.page_cache_hits.load(Ordering::Relaxed),
+            counters.page_cache_misses.load(Ordering::Relaxed),
         )
     }
 
@@ -84,65 +99,99 @@ impl TestApp {
     /// with the page cache off, some from the cache with it on.
     pub fn assert_page_reads(&self, reads: usize) {
         let (hits, misses) = self.page_reads();
-        if self.state.config.page_cache_bytes > 0 {
+        if self.app.config().page_cache_bytes > 0 {
             assert!(hits > 0, "the page cache was used ({hits} hits, {misses} misses)");
         } else {
             assert_eq!((hits, misses), (0, reads as u64), "every read went to the store");
         }
     }
 
-    pub async fn with_config(backend: Backend, config: ApiConfig) -> Option<Self> {
-        let (store, dir, database_url): (Arc<dyn Store>, _, _) = match backend {
-            Backend::Sqlite => {
-                let (dir, url) = store_conformance::fresh_sqlite_url().await;
-                (
-                    Arc::new(store_sqlite::SqliteStore::connect(&url).await.unwrap()),
-                    Some(dir),
-                    url,
-                )
-            }
-            Backend::Postgres => {
-                let url = store_conformance::fresh_postgres_url().await?;
-                (
-                    Arc::new(store_postgres::PgStore::connect(&url).await.unwrap()),
-                    None,
-                    url,
-                )
-            }
-        };
-        let secret = Arc::new(auth::SecretKey::generate());
-        let settings = TokenSettings {
-            issuer: "http://rosterd.test".into(),
-            audience: "api://rosterd".into(),
-            lifetime_secs: 3600,
-        };
-        let keys = Arc::new(
-            KeyRing::load_or_init(Arc::clone(&store), secret, settings)
-                .await
-                .unwrap(),
-        );
-        let state = AppState::new(store, keys, config, None);
+    pub async fn with_config(backend: Backend, config: AppConfig, api: ApiConfig) -> Option<Self> {
+        let (database_url, dir) = fresh_database(backend).await?;
+        let store = rosterd::open_store(&database_url).await.unwrap();
+        let installation = Installation::with(store, Arc::new(auth::SecretKey::generate()));
+        Some(Self::over(installation, database_url, dir, None, config, api).await)
+    }
+
+    async fn over(
+        installation: Installation,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        engine: Option<sync::Engine>,
+        config: AppConfig,
+        api: ApiConfig,
+    ) -> Self {
+        let keys = installation
+            .key_ring(rosterd::token_settings("http://rosterd.test", 3600), None)
+            .await
+            .unwrap();
+        let app = installation.app(keys, engine, config);
+        let state = AppState::new(Arc::clone(&app), api);
         let router = api::router(state.clone());
-        let mut app = Self {
+        let mut test = Self {
+            installation,
+            app,
             state,
             router,
             admin: String::new(),
             database_url,
             _dir: dir,
         };
-        app.admin = app.token_for(Role::Admin, Scope::Provider).await;
-        Some(app)
+        test.admin = test.token_for(Role::Admin, Scope::Provider).await;
+        test
+    }
+
+    /// The same installation with `engine` behind the application (and a new router around it).
+    pub async fn with_engine(self, engine: sync::Engine) -> Self {
+        let config = self.app.config().clone();
+        let api = (*self.state.config).clone();
+        let Self {
+            installation,
+            database_url,
+            _dir,
+            ..
+        } = self;
+        Self::over(installation, database_url, _dir, Some(engine), config, api).await
+    }
+
+    /// A sync engine over this installation whose Microsoft Graph and Entra are at `graph_url`
+    /// (the fake), with short waits between attempts.
+    pub fn engine(&self, graph_url: &str) -> sync::Engine {
+        let config = graph::GraphConfig {
+            max_retries: 2,
+            base_backoff: std::time::Duration::from_millis(50),
+            ..graph::GraphConfig::for_base_url(graph_url)
+        };
+        let graph = graph::GraphClient::with_sleeper(config, Arc::new(graph::RecordingSleeper::new())).unwrap();
+        sync::Engine::new(
+            Arc::clone(&self.installation.store),
+            graph,
+            Arc::clone(&self.installation.secret_key),
+            Arc::new(sync::SystemClock),
+            sync::SyncConfig {
+                flush_every: std::time::Duration::from_millis(50),
+                ..sync::SyncConfig::default()
+            },
+        )
+        .unwrap()
     }
 
     pub fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
+        self.installation.store.as_ref()
     }
 
-    /// The same app with `sync` behind `AppState.sync` (the router is rebuilt around it).
-    pub fn with_sync(mut self, sync: Arc<dyn api::SyncPort>) -> Self {
-        self.state.sync = Some(sync);
-        self.router = api::router(self.state.clone());
-        self
+    /// A client made by the test setup (as the system, not through the API).
+    pub async fn create_client(&self, name: &str, role: Role, scope: Scope) -> CreatedClient {
+        let new = NewClient {
+            name: name.to_string(),
+            role,
+            scope,
+            external_app_id: None,
+        };
+        match self.app.create_client(&SYSTEM.principal(), new).await.unwrap() {
+            Created::WithSecret(created) => created,
+            Created::External(view) => panic!("no secret for {view:?}"),
+        }
     }
 
     /// A new client with this role and scope, and a token for it.
@@ -152,9 +201,7 @@ impl TestApp {
 
     /// A new client with this role and scope: its id and a token for it.
     pub async fn client_for(&self, role: Role, scope: Scope) -> (String, String) {
-        let created = api::client_admin::create_client(self.store(), &SYSTEM.principal(), "test", role, scope)
-            .await
-            .unwrap();
+        let created = self.create_client("test", role, scope).await;
         let token = self.token_of(&created.client_id);
         (created.client_id, token)
     }
@@ -174,8 +221,8 @@ impl TestApp {
     }
 
     pub fn token_of(&self, client_id: &str) -> String {
-        self.state
-            .keys
+        self.app
+            .keys()
             .issue(client_id.parse().unwrap(), Utc::now())
             .unwrap()
             .access_token
@@ -257,7 +304,7 @@ impl TestApp {
             let patch = ServicePatch {
                 app_client_id: Some("11111111-2222-4333-8444-555555555555".into()),
                 secret: SecretChange::Set {
-                    sealed: self.state.keys.seal(b"abc~secret").unwrap(),
+                    sealed: self.installation.secret_key.seal(b"abc~secret").unwrap(),
                     hint: "abc".into(),
                 },
                 ..ServicePatch::default()

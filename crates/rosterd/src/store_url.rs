@@ -1,4 +1,4 @@
-//! Chooses the store backend once, from the database URL's scheme.
+//! Opens the store a database URL names: the backend is chosen once, from the scheme.
 
 use std::sync::Arc;
 

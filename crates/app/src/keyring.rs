@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::ClientId;
 use store::{Store, StoreError};
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::external_issuer::ExternalVerifier;
 
 /// How often an unknown `kid` may trigger a reload from the store.
@@ -97,13 +97,13 @@ impl KeyRing {
         &self.settings
     }
 
-    pub fn issue(&self, client: ClientId, now: DateTime<Utc>) -> Result<IssuedToken, ApiError> {
+    pub fn issue(&self, client: ClientId, now: DateTime<Utc>) -> Result<IssuedToken, AppError> {
         Ok(self.current().issue(client, now))
     }
 
     /// Verifies a bearer token and returns its client and issuer. Authorization is the
     /// caller's job.
-    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedBearer, ApiError> {
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedBearer, AppError> {
         if let Some(external) = &self.external {
             if auth::unverified_issuer(token).as_deref() == Some(external.issuer()) {
                 let client = external.verify(token, now).await?;
@@ -123,7 +123,7 @@ impl KeyRing {
                 // Another replica may have created a key after this process loaded its set.
                 let issuer = build_issuer(self.store.as_ref(), &self.secret, &self.settings)
                     .await
-                    .map_err(ApiError::internal)?;
+                    .map_err(AppError::internal)?;
                 let issuer = Arc::new(issuer);
                 if let Ok(mut guard) = self.issuer.write() {
                     *guard = Arc::clone(&issuer);
@@ -131,9 +131,9 @@ impl KeyRing {
                 issuer
                     .verify(token, now)
                     .map(|v| built_in(v.client_id))
-                    .map_err(|e| ApiError::invalid_token(e.to_string()))
+                    .map_err(|e| AppError::invalid_token(e.to_string()))
             }
-            Err(error) => Err(ApiError::invalid_token(error.to_string())),
+            Err(error) => Err(AppError::invalid_token(error.to_string())),
         }
     }
 
@@ -158,12 +158,12 @@ impl KeyRing {
     }
 
     /// Seals a secret (a customer's app registration secret) for storage.
-    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, ApiError> {
-        self.secret.seal(plaintext).map_err(ApiError::internal)
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, AppError> {
+        self.secret.seal(plaintext).map_err(AppError::internal)
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
-        self.secret.open(sealed).map_err(ApiError::internal)
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, AppError> {
+        self.secret.open(sealed).map_err(AppError::internal)
     }
 
     /// The installation's secret key (for components that open sealed secrets themselves).

@@ -11,7 +11,7 @@ use auth::{ExternalIssuer, TokenError};
 use chrono::{DateTime, Utc};
 use domain::ClientId;
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// How often an unknown `kid` may trigger a JWKS fetch, by default.
 pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
@@ -40,11 +40,11 @@ pub struct ExternalVerifier {
 
 impl ExternalVerifier {
     /// Fetches the keys once; an unreachable issuer is logged and retried on the first token.
-    pub async fn new(config: ExternalIssuerConfig) -> Result<Self, ApiError> {
+    pub async fn new(config: ExternalIssuerConfig) -> Result<Self, AppError> {
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(AppError::internal)?;
         let verifier = Self {
             config,
             http,
@@ -98,7 +98,7 @@ impl ExternalVerifier {
     /// Verifies a token of this issuer and returns its client. Only app-only tokens: a token
     /// issued to a user (delegated, with `scp`) would let any user of the provider's tenant act
     /// as the registered app.
-    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, ApiError> {
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ClientId, AppError> {
         let outcome = match self.current() {
             Some(keys) => keys.verify(token, now),
             None => Err(TokenError::UnknownKey),
@@ -108,15 +108,15 @@ impl ExternalVerifier {
             Err(TokenError::UnknownKey) if self.refetch_allowed() => {
                 let keys = self.refresh().await.map_err(|error| {
                     tracing::warn!(%error, "could not refresh the external issuer's keys");
-                    ApiError::invalid_token("the token's signing key could not be checked; try again later")
+                    AppError::invalid_token("the token's signing key could not be checked; try again later")
                 })?;
                 keys.verify(token, now)
-                    .map_err(|e| ApiError::invalid_token(e.to_string()))?
+                    .map_err(|e| AppError::invalid_token(e.to_string()))?
             }
-            Err(error) => return Err(ApiError::invalid_token(error.to_string())),
+            Err(error) => return Err(AppError::invalid_token(error.to_string())),
         };
         if !verified.app_only {
-            return Err(ApiError::invalid_token(
+            return Err(AppError::invalid_token(
                 "only app-only (client credentials) tokens are accepted; this one was issued to a user",
             ));
         }

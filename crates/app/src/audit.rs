@@ -1,0 +1,34 @@
+//! Recording who changed what. An audit event that cannot be written does not fail the
+//! operation (the change is already committed), but it is never silent either: it is logged and
+//! counted (`rosterd_audit_write_failures_total` on `/metrics`), for alerting.
+
+use std::sync::atomic::Ordering;
+
+use chrono::Utc;
+use domain::access::Principal;
+use domain::CustomerId;
+use store::AuditEvent;
+
+use crate::App;
+
+impl App {
+    pub(crate) async fn audit(
+        &self,
+        principal: &Principal,
+        action: &str,
+        customer: Option<CustomerId>,
+        detail: String,
+    ) {
+        let event = AuditEvent {
+            at: Utc::now(),
+            client: crate::client_of(principal),
+            action: action.to_string(),
+            customer,
+            detail,
+        };
+        if let Err(error) = self.store.record_audit(&event).await {
+            self.counters.audit_write_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(%error, action, customer = ?event.customer, "could not record an audit event");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! rosterd's application layer: every operation the HTTP API, the command line and the web
+//! console offer — list a page of users, import users, read, list, create and change services,
+//! manage API clients, start a sync and read its task, check a secure connection, issue tokens,
+//! readiness — in one place, each taking the acting [`Principal`].
+//!
+//! Authorization is decided here, once: an operation turns its principal and request into the
+//! `Authorized` values the store requires, using the rules of `domain::access` and the service
+//! rules of `domain::service`. Adapters authenticate (a bearer token, the command line's system
+//! scope), parse their input into the types below and render the answer or the [`AppError`].
+
+mod audit;
+mod clients;
+mod error;
+mod external_issuer;
+mod health;
+mod identity;
+mod import;
+mod keyring;
+mod page_cache;
+mod services;
+mod syncs;
+mod users;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::access::Principal;
+use store::Store;
+use tokio::sync::Semaphore;
+
+pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
+pub use error::{AppError, AppResult};
+pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
+pub use health::{Fleet, Readiness};
+pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
+pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
+pub use page_cache::PageKey;
+pub use services::ServiceChange;
+pub use users::UsersPage;
+
+/// Settings of the operations (the HTTP edge has its own).
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Largest accepted import body, in bytes.
+    pub max_import_bytes: u64,
+    /// Time a streamed import may go without receiving a byte.
+    pub upload_stall_timeout: Duration,
+    /// Imports this process runs at once; more get `import_busy`.
+    pub max_concurrent_imports: usize,
+    /// Memory for rendered pages, in bytes (0: no cache).
+    pub page_cache_bytes: usize,
+    /// How long the installation-wide gauges are reused before they are read again.
+    pub metrics_refresh: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            max_import_bytes: 1 << 30,
+            upload_stall_timeout: Duration::from_secs(60),
+            max_concurrent_imports: 2,
+            page_cache_bytes: 256 << 20,
+            metrics_refresh: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What the operations counted, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub page_cache_hits: AtomicU64,
+    pub page_cache_misses: AtomicU64,
+    /// Audit events that could not be written (the operation itself went through).
+    pub audit_write_failures: AtomicU64,
+}
+
+/// The application: shared handles and the operations on them. Cheap to share behind an `Arc`.
+pub struct App {
+    store: Arc<dyn Store>,
+    keys: Arc<KeyRing>,
+    /// The sync engine, when this process runs one.
+    sync: Option<sync::Engine>,
+    config: AppConfig,
+    pages: page_cache::PageCache,
+    /// One permit per import that may run at once.
+    imports: Arc<Semaphore>,
+    counters: Counters,
+    fleet: health::FleetCache,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+        Self {
+            pages: page_cache::PageCache::new(config.page_cache_bytes),
+            imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
+            fleet: health::FleetCache::new(config.metrics_refresh),
+            counters: Counters::default(),
+            store,
+            keys,
+            sync,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// The token keys: issuing, verifying, discovery documents, sealing secrets.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Which store backend this installation runs on.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+}
+
+/// The acting principal's API client, for audit records and task details.
+fn client_of(principal: &Principal) -> Option<domain::ClientId> {
+    principal.client()
+}

@@ -1,0 +1,100 @@
+//! Reading one page of a customer's users, in the Live Platform envelope. The service row names
+//! the served generation, so a cached page (or one the client already holds) of that generation
+//! is exactly what a fresh read would return.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use domain::access::{Authorized, Principal, Read};
+use domain::{CustomerId, PageRequest};
+
+use crate::error::{AppError, AppResult};
+use crate::page_cache::PageKey;
+use crate::App;
+
+/// A page the principal may read, not read yet: its [`key`](Self::key) tells whether the caller
+/// already holds it.
+pub struct UsersPage<'a> {
+    app: &'a App,
+    grant: Authorized<CustomerId, Read>,
+    page: PageRequest,
+    key: PageKey,
+}
+
+impl App {
+    /// One page of a customer's users: the principal must see the customer, and the service must
+    /// list users (`may_list_users`).
+    pub async fn users_page(
+        &self,
+        principal: &Principal,
+        id: CustomerId,
+        page: PageRequest,
+    ) -> AppResult<UsersPage<'_>> {
+        let (grant, service) = self.authorize::<Read>(principal, id).await?;
+        service.may_list_users()?;
+        let key = PageKey {
+            customer: service.id,
+            generation: service.generation,
+            number: page.number(),
+            size: page.size(),
+        };
+        Ok(UsersPage {
+            app: self,
+            grant,
+            page,
+            key,
+        })
+    }
+}
+
+impl UsersPage<'_> {
+    /// The page of the generation the service row named.
+    pub fn key(&self) -> PageKey {
+        self.key
+    }
+
+    /// The rendered page and the generation it was read from (a newer one than the key's, when
+    /// an import or sync committed in between).
+    pub async fn body(self) -> AppResult<(PageKey, Bytes)> {
+        let UsersPage { app, grant, page, key } = self;
+        if let Some(body) = app.pages.get(&key) {
+            app.counters.page_cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((key, body));
+        }
+        app.counters.page_cache_misses.fetch_add(1, Ordering::Relaxed);
+        let slice = app
+            .store
+            .read_page(&grant, page.first_ordinal(), page.size())
+            .await?
+            .ok_or_else(AppError::customer_not_found)?;
+        let key = PageKey {
+            generation: slice.generation,
+            ..key
+        };
+        let body = Bytes::from(render_page(&page, slice.total_records, &slice.bodies));
+        app.pages.put(key, body.clone());
+        Ok((key, body))
+    }
+}
+
+/// Writes the envelope around pre-rendered user objects in one pass, into one buffer.
+fn render_page(page: &PageRequest, total_records: i64, bodies: &[String]) -> Vec<u8> {
+    let envelope = page.envelope(total_records);
+    let size: usize = bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 128;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(
+        format!(
+            r#"{{"currentPage":{},"pageSize":{},"totalPages":{},"totalRecords":{},"data":["#,
+            envelope.current_page, envelope.page_size, envelope.total_pages, envelope.total_records
+        )
+        .as_bytes(),
+    );
+    for (i, body) in bodies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(body.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
