@@ -110,6 +110,11 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.0.code()
     }
+
+    /// The parameter, header or field at fault, when one is.
+    pub fn field(&self) -> Option<&str> {
+        self.0.field()
+    }
 }
 
 impl IntoResponse for ApiError {

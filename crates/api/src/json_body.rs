@@ -1,124 +1,155 @@
-//! Reading JSON request bodies field by field, so every mistake is answered with the name of
-//! the field at fault instead of a generic deserializer message.
+//! JSON request bodies, read into the request types the handlers declare (and the OpenAPI
+//! document describes): field names match ASCII-case-insensitively, like the original's binder;
+//! `null` is the same as absent; a body that is empty, not JSON or not an object gets its own
+//! code, and a field of the wrong type is `invalid_field` naming that field.
 
 use axum::body::Bytes;
-use serde_json::{Map, Value};
-
 use domain::ErrorCode;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::PartialSchema;
 
 use crate::error::ApiError;
 
-/// A JSON object body. Field names match ASCII-case-insensitively, like the original's binder.
-pub struct JsonObject {
-    fields: Map<String, Value>,
-}
-
-impl JsonObject {
-    pub fn parse(bytes: &Bytes) -> Result<Self, ApiError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+/// Reads a JSON object body into `T`.
+pub fn parse<T: DeserializeOwned + PartialSchema>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            ErrorCode::EmptyBody,
+            "the request body is empty; send a JSON object",
+        ));
+    }
+    let fields = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => {
             return Err(ApiError::new(
-                ErrorCode::EmptyBody,
-                "the request body is empty; send a JSON object",
-            ));
-        }
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(fields)) => Ok(Self { fields }),
-            Ok(_) => Err(ApiError::new(
                 ErrorCode::MalformedBody,
                 "the request body must be a JSON object",
-            )),
-            Err(e) => Err(ApiError::new(
+            ))
+        }
+        Err(e) => {
+            return Err(ApiError::new(
                 ErrorCode::MalformedBody,
                 format!("the request body is not valid JSON: {e}"),
-            )),
+            ))
         }
-    }
-
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-            .filter(|v| !v.is_null())
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
-    pub fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(type_error(name, "a string", other)),
-        }
-    }
-
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| type_error(name, "an integer", &Value::Number(n.clone()))),
-            // The original's clients sometimes send numbers as strings; accept exact integers.
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| type_error(name, "an integer", &Value::String(s.clone()))),
-            Some(other) => Err(type_error(name, "an integer", other)),
-        }
-    }
-
-    pub fn guid(&self, name: &str) -> Result<Option<uuid::Uuid>, ApiError> {
-        match self.string(name)? {
-            None => Ok(None),
-            Some(s) if s.trim().is_empty() => Ok(None),
-            Some(s) => uuid::Uuid::parse_str(s.trim())
-                .map(Some)
-                .map_err(|_| ApiError::invalid_field(name, format!("{name} must be a GUID; got '{}'", truncate(&s)))),
-        }
-    }
-
-    pub fn object(&self, name: &str) -> Result<Option<JsonObject>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(JsonObject { fields: map.clone() })),
-            Some(other) => Err(type_error(name, "an object", other)),
-        }
-    }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
-fn type_error(name: &str, expected: &str, got: &Value) -> ApiError {
-    let kind = match got {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     };
-    ApiError::invalid_field(name, format!("{name} must be {expected}; got {kind}"))
+    let canonical = canonical_names(fields, &field_names(&T::schema()));
+    serde_path_to_error::deserialize(Value::Object(canonical)).map_err(|error| {
+        let field = error.path().iter().next().map(|segment| segment.to_string());
+        let message = error.inner().to_string();
+        match field {
+            Some(field) => ApiError::invalid_field(&field, format!("{field}: {message}")),
+            None => ApiError::new(ErrorCode::InvalidField, message),
+        }
+    })
 }
 
-impl JsonObject {
-    /// A list of strings; absent is empty.
-    pub fn string_list(&self, name: &str) -> Result<Vec<String>, ApiError> {
-        match self.get(name) {
-            None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(type_error(name, "a list of strings", other)),
-                })
-                .collect(),
-            Some(other) => Err(type_error(name, "a list of strings", other)),
-        }
+/// The property names of an object schema.
+fn field_names(schema: &RefOr<Schema>) -> Vec<String> {
+    match schema {
+        RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+        _ => Vec::new(),
     }
+}
+
+/// Renames every key that matches a field name ignoring ASCII case to that name (the first of
+/// such keys wins) and drops `null`s.
+fn canonical_names(fields: Map<String, Value>, names: &[String]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in fields {
+        if value.is_null() {
+            continue;
+        }
+        let name = names
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case(&key))
+            .cloned()
+            .unwrap_or(key);
+        out.entry(name).or_insert(value);
+    }
+    out
+}
+
+/// An integer that may come as a JSON number or as a string of digits (the original's clients
+/// send both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+impl<'de> de::Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IntVisitor;
+        impl Visitor<'_> for IntVisitor {
+            type Value = Int;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                i64::try_from(v).map(Int).map_err(|_| E::custom("must be an integer"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
+                v.trim()
+                    .parse::<i64>()
+                    .map(Int)
+                    .map_err(|_| E::custom(format!("must be an integer; got '{}'", truncate(v))))
+            }
+        }
+        deserializer.deserialize_any(IntVisitor)
+    }
+}
+
+/// The pattern of an integer sent as a string.
+pub const INTEGER_TEXT: &str = r"^\s*[+-]?[0-9]{1,18}\s*$";
+
+/// `Int` in `minimum..=maximum` (either bound optional), as a number or a string of digits; or
+/// `null`, which is the same as absent.
+pub fn int_schema(minimum: Option<i64>, maximum: Option<i64>, description: &str) -> RefOr<Schema> {
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(minimum.map(|m| m as f64))
+        .maximum(maximum.map(|m| m as f64));
+    OneOfBuilder::new()
+        .item(number)
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(INTEGER_TEXT)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(description))
+        .into()
+}
+
+/// A string (or `null`) of `min..=max` characters, without control characters.
+pub fn text_schema(min: Option<usize>, max: usize, description: &str) -> RefOr<Schema> {
+    nullable_string()
+        .min_length(min)
+        .max_length(Some(max))
+        .pattern(Some(r"^[^\u0000-\u001F\u007F-\u009F]*$"))
+        .description(Some(description))
+        .into()
+}
+
+/// A GUID, or blank (or `null`) for none.
+pub fn guid_schema(description: &str) -> RefOr<Schema> {
+    nullable_string()
+        .pattern(Some(
+            r"^\s*([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})?\s*$",
+        ))
+        .description(Some(description))
+        .into()
+}
+
+fn nullable_string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+pub fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
 }

@@ -266,7 +266,7 @@ async fn health_and_openapi(app: TestApp) {
     for status in ["200", "400", "401", "404", "500"] {
         assert!(get_users.get(status).is_some(), "response {status} undocumented");
     }
-    assert!(doc["components"]["schemas"].get("EndUserDoc").is_some());
+    assert!(doc["components"]["schemas"].get("EndUser").is_some());
 
     let customer = app.service("metered", 1, true, None).await;
     app.load(customer, &users(4, "m")).await;

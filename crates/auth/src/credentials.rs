@@ -141,6 +141,35 @@ fn form_decode(text: &str) -> Option<String> {
     percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
 }
 
+/// The form fields of a token request, as [`client_credentials`] reads them: its schema, for the
+/// API's documentation (`client_id` and `client_secret` may come in an HTTP Basic header instead).
+pub struct TokenForm;
+
+impl utoipa::PartialSchema for TokenForm {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .property(
+                GRANT_TYPE,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([CLIENT_CREDENTIALS])),
+            )
+            .required(GRANT_TYPE)
+            .property(CLIENT_ID, text("The client's id (or in the Basic header)"))
+            .property(CLIENT_SECRET, text("The client's secret (or in the Basic header)"))
+            .property(SCOPE, text("Accepted and ignored"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TokenForm {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub mod secret_key;
 pub mod signing_key;
 
 pub use client_secret::{generate_client_secret, hash_client_secret, verify_client_secret, CLIENT_SECRET_PREFIX};
-pub use credentials::{client_credentials, AuthMethod, ClientCredentials};
+pub use credentials::{client_credentials, AuthMethod, ClientCredentials, TokenForm};
 pub use error::AuthError;
 pub use external::ExternalIssuer;
 pub use issuer::{IssuedToken, TokenIssuer, AUTHORIZE_PATH, JWKS_PATH, OPENID_CONFIGURATION_PATH, TOKEN_PATH};

@@ -32,7 +32,7 @@ use crate::issuer::IssuedToken;
 const MAX_ECHO: usize = 100;
 
 /// An OAuth error answer of the token endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, utoipa::ToSchema)]
 #[error("{error}: {error_description}")]
 pub struct OAuthError {
     /// The RFC 6749 error code.
@@ -41,10 +41,13 @@ pub struct OAuthError {
     /// (`\r\nTrace ID: ...\r\nCorrelation ID: ...\r\nTimestamp: ...`).
     pub error_description: String,
     pub error_codes: Vec<u32>,
+    /// Entra's style: `2025-01-07 09:08:50Z`.
+    #[schema(value_type = String)]
     pub timestamp: DateTime<Utc>,
     pub trace_id: Uuid,
     pub correlation_id: Uuid,
     /// The HTTP status; not part of the body.
+    #[schema(ignore)]
     status: u16,
 }
 
@@ -259,7 +262,7 @@ fn echo(text: &str) -> String {
 }
 
 /// A successful token answer, member for member as Entra's v2 endpoint (numbers, not strings).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub token_type: String,
     pub expires_in: u64,

@@ -12,6 +12,7 @@ pub const DEFAULT_STATUS: &str = "----";
 /// `OnlineVoiceRoutingPolicy` and `OnlinePstnGateway` are `""` when empty, every other empty
 /// value is `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndUser {
     #[serde(rename = "Identity")]
     pub identity: Uuid,

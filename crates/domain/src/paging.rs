@@ -112,6 +112,7 @@ pub fn total_pages(total_records: i64, page_size: i64) -> i64 {
 
 /// The page envelope's scalar fields, in the wire order of the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PageEnvelope {
     pub current_page: i64,

@@ -9,13 +9,17 @@ use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::service::{
     bounded_text, full_name_or_default, validate_full_name, APP_CLIENT_ID_MAX, APP_CLIENT_SECRET_MAX,
-    CUSTOMER_TYPE_MAX, DEFAULT_DOMAIN_MAX,
+    CUSTOMER_TYPE_MAX, DEFAULT_DOMAIN_MAX, FULL_NAME_MAX, SHORT_NAME_MAX, SHORT_NAME_MIN,
 };
 use domain::{CustomerId, LicenseType, NewService, ShortName, SiteLocation};
+use serde::Deserialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
 
 use crate::caller::{Caller, CustomerGuid};
 use crate::error::{ApiError, ApiResult};
-use crate::json_body::JsonObject;
+use crate::json_body::{self, guid_schema, int_schema, text_schema, truncate, Int};
 use crate::query::Query;
 use crate::small_body::SmallBody;
 use crate::state::AppState;
@@ -30,8 +34,6 @@ use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDeta
     ),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [ServiceBriefV3]),
-        (status = 400, description = "Bad query or header", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -63,9 +65,6 @@ pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw
     ),
     responses(
         (status = 200, description = "The service", body = ServiceDetailV3),
-        (status = 400, description = "Malformed GUID", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -86,7 +85,6 @@ pub async fn get_v3(
     params(("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services")),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [CustomerBriefV2]),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -104,9 +102,6 @@ pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult
     params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
     responses(
         (status = 200, description = "The service", body = CustomerDetailV2),
-        (status = 400, description = "Malformed GUID", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -123,9 +118,9 @@ fn license_from(value: i64, field: &str) -> Result<LicenseType, ApiError> {
     LicenseType::try_from(value).map_err(|e| ApiError::invalid_field(field, e.to_string()))
 }
 
-/// A string field of a JSON body, at most `max` characters without control characters.
-fn bounded(body: &JsonObject, field: &'static str, max: usize) -> Result<Option<String>, ApiError> {
-    match body.string(field)? {
+/// A free-text field: at most `max` characters without control characters.
+fn bounded(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    match value {
         None => Ok(None),
         Some(text) => {
             bounded_text(field, &text, max).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
@@ -134,64 +129,252 @@ fn bounded(body: &JsonObject, field: &'static str, max: usize) -> Result<Option<
     }
 }
 
-/// Parses the create body. Field names are the reference's (camelCase); `licenseType`,
-/// `licensedUsersCount` and `msDefaultDomain` are rosterd extensions (the original creates
-/// Hosted Essentials only, which stays the default). Where the service may go (its channel) is
-/// the authorization rule's to decide.
-fn new_service_from(body: &JsonObject) -> Result<NewService, ApiError> {
-    let short_raw = body
-        .string("shortName")?
-        .ok_or_else(|| ApiError::invalid_field("shortName", "shortName is required"))?;
-    let short_name = ShortName::parse(&short_raw).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
-    let full_name = full_name_or_default(body.string("fullName")?.as_deref(), &short_name)
-        .map_err(|e| ApiError::invalid_field("fullName", e.message))?;
-    let license_type = match body.integer("licenseType")? {
-        Some(v) => license_from(v, "licenseType")?,
-        None => LicenseType::HostedEssentials,
-    };
-    let licensed_users_count = body.integer("licensedUsersCount")?;
-    if licensed_users_count.is_some_and(|n| n < 0) {
-        return Err(ApiError::invalid_field(
-            "licensedUsersCount",
-            "licensedUsersCount must not be negative",
-        ));
+/// A GUID field; blank is none.
+fn guid(field: &str, value: Option<String>) -> Result<Option<uuid::Uuid>, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => uuid::Uuid::parse_str(text)
+            .map(Some)
+            .map_err(|_| ApiError::invalid_field(field, format!("{field} must be a GUID; got '{}'", truncate(text)))),
     }
-    let channel_id = body.integer("channelId")?;
-    let site_locations = match body.object("siteLocation")? {
-        None => Vec::new(),
-        Some(site) => vec![SiteLocation {
-            id: 1,
-            name: short_name.as_str().to_string(),
-            sbc_id: site.integer("sbcId")?,
-            sbc_deployment_state: None,
-            sbc_configuration_type: None,
-        }],
-    };
-    Ok(NewService {
-        id: CustomerId::new_random(),
-        short_name,
-        full_name,
-        license_type,
-        licensed_users_count,
-        channel_id,
-        ovoc_customer_type: bounded(body, "ovocCustomerType", CUSTOMER_TYPE_MAX)?,
-        tenant_id: body.guid("msTenantId")?,
-        default_domain: bounded(body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?,
-        site_locations,
-    })
+}
+
+fn short_name_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(SHORT_NAME_MIN))
+        .max_length(Some(SHORT_NAME_MAX))
+        .pattern(Some(r#"^[^\s.\\/:*?"<>|\u0000-\u001F\u007F-\u009F]*$"#))
+        .description(Some(
+            "Unique in its channel (case-insensitively); no blanks, dots or \\ / : * ? \" < > |",
+        ))
+        .into()
+}
+
+fn full_name_schema() -> RefOr<Schema> {
+    text_schema(None, FULL_NAME_MAX, "Defaults to the short name")
+}
+
+fn customer_full_name_schema() -> RefOr<Schema> {
+    text_schema(Some(1), FULL_NAME_MAX, "Surrounding blanks are dropped")
+}
+
+fn customer_type_schema() -> RefOr<Schema> {
+    text_schema(None, CUSTOMER_TYPE_MAX, "Free text")
+}
+
+fn default_domain_schema() -> RefOr<Schema> {
+    text_schema(
+        None,
+        DEFAULT_DOMAIN_MAX,
+        "rosterd extension: the tenant's default domain",
+    )
+}
+
+fn app_client_id_schema() -> RefOr<Schema> {
+    text_schema(
+        None,
+        APP_CLIENT_ID_MAX,
+        "The app registration's application (client) id",
+    )
+}
+
+fn app_client_secret_schema() -> RefOr<Schema> {
+    text_schema(
+        Some(1),
+        APP_CLIENT_SECRET_MAX,
+        "The app registration's client secret; stored sealed, shown only as a 3-character prefix",
+    )
+}
+
+fn tenant_schema() -> RefOr<Schema> {
+    guid_schema("The customer's Microsoft 365 tenant id; blank for none")
+}
+
+fn license_schema() -> RefOr<Schema> {
+    int_schema(
+        Some(0),
+        Some(5),
+        "0 Hosted Essentials, 1 Hosted Essentials Plus, 2 Hosted Pro, 3 OC Essentials, 4 OC Essentials Plus, 5 OC Pro",
+    )
+}
+
+fn count_schema() -> RefOr<Schema> {
+    int_schema(Some(0), None, "Licensed users")
+}
+
+fn channel_schema() -> RefOr<Schema> {
+    int_schema(None, None, "The channel (reseller) the service belongs to")
+}
+
+fn sbc_schema() -> RefOr<Schema> {
+    int_schema(None, None, "The SBC's id")
+}
+
+fn expiry_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("RFC 3339 (2027-02-18T08:39:26Z) or M/D/YYYY h:mm:ss AM"))
+        .into()
+}
+
+/// `siteLocation` of a create body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteLocationBody {
+    #[schema(schema_with = sbc_schema)]
+    sbc_id: Option<Int>,
+}
+
+/// `POST /api/v2/customer` body. Field names are the reference's (camelCase), matched
+/// case-insensitively; `licenseType`, `licensedUsersCount` and `msDefaultDomain` are rosterd
+/// extensions (the original creates Hosted Essentials only, which stays the default).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateServiceBody {
+    #[schema(schema_with = short_name_schema, required = true)]
+    short_name: Option<String>,
+    #[schema(schema_with = full_name_schema)]
+    full_name: Option<String>,
+    #[schema(nullable)]
+    site_location: Option<SiteLocationBody>,
+    #[schema(schema_with = customer_type_schema)]
+    ovoc_customer_type: Option<String>,
+    #[schema(schema_with = tenant_schema)]
+    ms_tenant_id: Option<String>,
+    #[schema(schema_with = channel_schema)]
+    channel_id: Option<Int>,
+    #[schema(schema_with = license_schema)]
+    license_type: Option<Int>,
+    #[schema(schema_with = count_schema)]
+    licensed_users_count: Option<Int>,
+    #[schema(schema_with = default_domain_schema)]
+    ms_default_domain: Option<String>,
+}
+
+impl CreateServiceBody {
+    /// The new service, each field checked. Where it may go (its channel) is the authorization
+    /// rule's to decide.
+    fn into_new_service(self) -> Result<NewService, ApiError> {
+        let short_raw = self
+            .short_name
+            .ok_or_else(|| ApiError::invalid_field("shortName", "shortName is required"))?;
+        let short_name = ShortName::parse(&short_raw).map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+        let full_name = full_name_or_default(self.full_name.as_deref(), &short_name)
+            .map_err(|e| ApiError::invalid_field("fullName", e.message))?;
+        let license_type = match self.license_type {
+            Some(Int(v)) => license_from(v, "licenseType")?,
+            None => LicenseType::HostedEssentials,
+        };
+        let licensed_users_count = self.licensed_users_count.map(|Int(n)| n);
+        if licensed_users_count.is_some_and(|n| n < 0) {
+            return Err(ApiError::invalid_field(
+                "licensedUsersCount",
+                "licensedUsersCount must not be negative",
+            ));
+        }
+        let site_locations = match self.site_location {
+            None => Vec::new(),
+            Some(site) => vec![SiteLocation {
+                id: 1,
+                name: short_name.as_str().to_string(),
+                sbc_id: site.sbc_id.map(|Int(id)| id),
+                sbc_deployment_state: None,
+                sbc_configuration_type: None,
+            }],
+        };
+        Ok(NewService {
+            id: CustomerId::new_random(),
+            short_name,
+            full_name,
+            license_type,
+            licensed_users_count,
+            channel_id: self.channel_id.map(|Int(c)| c),
+            ovoc_customer_type: bounded("ovocCustomerType", self.ovoc_customer_type, CUSTOMER_TYPE_MAX)?,
+            tenant_id: guid("msTenantId", self.ms_tenant_id)?,
+            default_domain: bounded("msDefaultDomain", self.ms_default_domain, DEFAULT_DOMAIN_MAX)?,
+            site_locations,
+        })
+    }
+}
+
+/// `PATCH /api/v3/customer/{guid}` body; absent (or `null`) fields are left unchanged. Field
+/// names match case-insensitively.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchServiceBody {
+    #[schema(schema_with = customer_full_name_schema)]
+    customer_full_name: Option<String>,
+    /// Within its family only: Hosted 0-2 or Operator Connect 3-5 (`Invalid change for License Type!`).
+    #[schema(schema_with = license_schema)]
+    license_type: Option<Int>,
+    #[schema(schema_with = count_schema)]
+    licensed_users_count: Option<Int>,
+    #[schema(schema_with = tenant_schema)]
+    ms_tenant_id: Option<String>,
+    #[schema(schema_with = default_domain_schema)]
+    ms_default_domain: Option<String>,
+    #[schema(schema_with = app_client_id_schema)]
+    application_client_id: Option<String>,
+    #[schema(schema_with = app_client_secret_schema)]
+    application_client_secret: Option<String>,
+    #[schema(schema_with = expiry_schema)]
+    client_secret_expiration_date: Option<String>,
+}
+
+impl PatchServiceBody {
+    /// The change, each field valid on its own; the rules between them and the stored service
+    /// are the application's.
+    fn into_change(self) -> Result<ServiceChange, ApiError> {
+        let mut change = ServiceChange::default();
+        if let Some(name) = self.customer_full_name {
+            change.full_name = Some(
+                validate_full_name(name.trim())
+                    .map_err(|e| ApiError::invalid_field("customerFullName", e.message))?
+                    .to_string(),
+            );
+        }
+        if let Some(Int(to)) = self.license_type {
+            change.license_type = Some(LicenseType::try_from(to).map_err(|_| invalid_license())?);
+        }
+        if let Some(Int(count)) = self.licensed_users_count {
+            if count < 0 {
+                return Err(ApiError::invalid_field(
+                    "licensedUsersCount",
+                    "licensedUsersCount must not be negative",
+                ));
+            }
+            change.licensed_users_count = Some(count);
+        }
+        change.tenant_id = guid("msTenantId", self.ms_tenant_id)?;
+        change.default_domain = bounded("msDefaultDomain", self.ms_default_domain, DEFAULT_DOMAIN_MAX)?;
+        change.app_client_id = bounded("applicationClientId", self.application_client_id, APP_CLIENT_ID_MAX)?
+            .map(|s| s.trim().to_string());
+        let secret = bounded(
+            "applicationClientSecret",
+            self.application_client_secret,
+            APP_CLIENT_SECRET_MAX,
+        )?;
+        if secret.as_deref() == Some("") {
+            return Err(ApiError::invalid_field(
+                "applicationClientSecret",
+                "applicationClientSecret must not be empty",
+            ));
+        }
+        change.app_client_secret = secret;
+        if let Some(raw) = self.client_secret_expiration_date {
+            change.secret_expires_at = Some(parse_expiry(&raw)?);
+        }
+        Ok(change)
+    }
 }
 
 #[utoipa::path(
     post, path = "/api/v2/customer", tag = "Services",
     summary = "Create a service",
-    request_body(content = crate::openapi::CreateServiceDoc, content_type = "application/json"),
+    request_body(content = CreateServiceBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; Location names the new service", body = ServiceDetailV3),
-        (status = 400, description = "A field is invalid (named in `field`)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The client cannot create services (role), or not in that channel (`scope_too_wide`)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`short_name_taken` in the channel, or `tenant_in_use` by another service", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 256 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -200,10 +383,10 @@ pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(bod
         .principal
         .require(domain::Role::Operator)
         .map_err(app::AppError::from)?;
-    let body = JsonObject::parse(&body)?;
+    let body: CreateServiceBody = json_body::parse(&body)?;
     let service = state
         .app
-        .create_service(&caller.principal, new_service_from(&body)?)
+        .create_service(&caller.principal, body.into_new_service()?)
         .await?;
     let mut response = (StatusCode::CREATED, Json(ServiceDetailV3::of(&service, true))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v3/customer/{}", service.id)) {
@@ -235,15 +418,9 @@ fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
     summary = "Change license and secure connection",
     description = "Changes full name, license, licensed count, tenant id and app registration. Setting connection fields validates them by requesting a token from the customer's tenant; the outcome is in `Replication.connectionValid` and `connectionMessage`. `msTenantId`, `applicationClientId`, `applicationClientSecret`, `clientSecretExpirationDate`, `licenseType` and `licensedUsersCount` may be changed by provider- and channel-scoped Operators and Admins only. A new tenant id or app id drops the stored secret (unless a new one comes in the same request) and the replication state: the next sync is a full round.",
     params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
-    request_body(content = crate::openapi::PatchServiceDoc, content_type = "application/json"),
+    request_body(content = PatchServiceBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed service", body = ServiceDetailV3),
-        (status = 400, description = "A field is invalid, or `Invalid change for License Type!`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write (`insufficient_role`), or a customer-scoped client named a connection field (`forbidden_field`)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`tenant_in_use`: another service is connected to this tenant", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 256 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -253,54 +430,17 @@ pub async fn patch(
     CustomerGuid(customer): CustomerGuid,
     SmallBody(body): SmallBody,
 ) -> ApiResult<Json<ServiceDetailV3>> {
-    let body = JsonObject::parse(&body)?;
-    let change = service_change_from(&body)?;
+    let body: PatchServiceBody = json_body::parse(&body).map_err(|error| {
+        // Whatever is wrong with a license type is the original's one message.
+        if error.field() == Some("licenseType") {
+            invalid_license()
+        } else {
+            error
+        }
+    })?;
+    let change = body.into_change()?;
     let updated = state.app.change_service(&caller.principal, customer, change).await?;
     Ok(Json(ServiceDetailV3::of(&updated, true)))
-}
-
-/// Parses the patch body: each field valid on its own; the rules between them and the stored
-/// service are the application's.
-fn service_change_from(body: &JsonObject) -> Result<ServiceChange, ApiError> {
-    let mut change = ServiceChange::default();
-    if let Some(name) = body.string("customerFullName")? {
-        change.full_name = Some(
-            validate_full_name(name.trim())
-                .map_err(|e| ApiError::invalid_field("customerFullName", e.message))?
-                .to_string(),
-        );
-    }
-    if body.has("licenseType") {
-        let to = body
-            .integer("licenseType")
-            .map_err(|_| invalid_license())?
-            .ok_or_else(invalid_license)?;
-        change.license_type = Some(LicenseType::try_from(to).map_err(|_| invalid_license())?);
-    }
-    if let Some(count) = body.integer("licensedUsersCount")? {
-        if count < 0 {
-            return Err(ApiError::invalid_field(
-                "licensedUsersCount",
-                "licensedUsersCount must not be negative",
-            ));
-        }
-        change.licensed_users_count = Some(count);
-    }
-    change.tenant_id = body.guid("msTenantId")?;
-    change.default_domain = bounded(body, "msDefaultDomain", DEFAULT_DOMAIN_MAX)?;
-    change.app_client_id = bounded(body, "applicationClientId", APP_CLIENT_ID_MAX)?.map(|s| s.trim().to_string());
-    let secret = bounded(body, "applicationClientSecret", APP_CLIENT_SECRET_MAX)?;
-    if secret.as_deref() == Some("") {
-        return Err(ApiError::invalid_field(
-            "applicationClientSecret",
-            "applicationClientSecret must not be empty",
-        ));
-    }
-    change.app_client_secret = secret;
-    if let Some(raw) = body.string("clientSecretExpirationDate")? {
-        change.secret_expires_at = Some(parse_expiry(&raw)?);
-    }
-    Ok(change)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     params(("tenant" = String, Path, description = "A tenant id, a domain, `common` or `organizations`; any tenant gets the same keys and issuer")),
     responses(
         (status = 200, description = "issuer, token_endpoint, jwks_uri, authorization_endpoint under /{tenant}", body = Object),
-        (status = 400, description = "invalid_tenant (Entra-shaped)", body = crate::openapi::OAuthErrorDoc),
+        (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
     )
 )]
 pub async fn tenant_openid_configuration(State(state): State<AppState>, Tenant(tenant): Tenant) -> Response {
@@ -77,7 +77,7 @@ pub async fn tenant_openid_configuration(State(state): State<AppState>, Tenant(t
     params(("tenant" = String, Path, description = "A tenant id, a domain, `common` or `organizations`")),
     responses(
         (status = 200, description = "As /{tenant}/v2.0/.well-known/openid-configuration", body = Object),
-        (status = 400, description = "invalid_tenant (Entra-shaped)", body = crate::openapi::OAuthErrorDoc),
+        (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
     )
 )]
 pub async fn tenant_openid_configuration_unversioned(state: State<AppState>, tenant: Tenant) -> Response {
@@ -99,7 +99,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
     responses(
         (status = 200, description = "RFC 7517 key set", body = Object),
-        (status = 400, description = "invalid_tenant (Entra-shaped)", body = crate::openapi::OAuthErrorDoc),
+        (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
     )
 )]
 pub async fn tenant_jwks(State(state): State<AppState>, _tenant: Tenant) -> Response {
@@ -110,7 +110,7 @@ pub async fn tenant_jwks(State(state): State<AppState>, _tenant: Tenant) -> Resp
     get, path = "/{tenant}/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint (named by discovery; not offered)",
     params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
-    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize(_tenant: Tenant) -> Response {
     oauth_error(OAuthError::interactive_flow_unsupported())
@@ -119,7 +119,7 @@ pub async fn authorize(_tenant: Tenant) -> Response {
 #[utoipa::path(
     get, path = "/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint of the root document (not offered)",
-    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize_root() -> Response {
     oauth_error(OAuthError::interactive_flow_unsupported())
@@ -129,7 +129,7 @@ pub async fn authorize_root() -> Response {
     post, path = "/{tenant}/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint, form post (not offered)",
     params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
-    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize_post(tenant: Tenant) -> Response {
     authorize(tenant).await
@@ -138,7 +138,7 @@ pub async fn authorize_post(tenant: Tenant) -> Response {
 #[utoipa::path(
     post, path = "/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint of the root document, form post (not offered)",
-    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = crate::openapi::OAuthErrorDoc))
+    responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize_root_post() -> Response {
     authorize_root().await

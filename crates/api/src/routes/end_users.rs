@@ -8,7 +8,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::import::ImportFormat;
-use domain::{ErrorCode, PageRequest};
+use domain::paging::PageEnvelope;
+use domain::{EndUser, ErrorCode, PageRequest};
+use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::caller::{Caller, CustomerGuid};
 use crate::error::{ApiError, ApiResult};
@@ -27,12 +31,8 @@ use crate::state::AppState;
         ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held"),
     ),
     responses(
-        (status = 200, description = "One page of users ordered by Identity", body = crate::openapi::EndUserPage),
+        (status = 200, description = "One page of users ordered by Identity", body = UsersPageBody),
         (status = 304, description = "The page is unchanged (ETag matched)"),
-        (status = 400, description = "Bad paging parameter, malformed GUID, unsupported service type or no secure connection", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Internal error (carries a request id)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -73,6 +73,27 @@ pub async fn list_users(
     Ok(response)
 }
 
+/// The page `app` renders: the envelope (`domain::paging::PageEnvelope`) around the users
+/// (`domain::EndUser`, the 21 keys in the original's order).
+pub struct UsersPageBody;
+
+impl PartialSchema for UsersPageBody {
+    fn schema() -> RefOr<Schema> {
+        let data = ArrayBuilder::new().items(RefOr::Ref(Ref::from_schema_name(EndUser::name())));
+        AllOfBuilder::new()
+            .item(RefOr::Ref(Ref::from_schema_name(PageEnvelope::name())))
+            .item(ObjectBuilder::new().property("data", data).required("data"))
+            .into()
+    }
+}
+
+impl ToSchema for UsersPageBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((EndUser::name().into(), EndUser::schema()));
+        schemas.push((PageEnvelope::name().into(), PageEnvelope::schema()));
+    }
+}
+
 fn etag_of(key: &PageKey) -> String {
     format!("\"g{}-p{}-s{}\"", key.generation, key.number, key.size)
 }
@@ -100,14 +121,6 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     request_body(content = String, description = "Users as JSON (application/json) or CSV (text/csv)", content_type = "application/json"),
     responses(
         (status = 200, description = "The new generation was committed", body = ImportSummary),
-        (status = 400, description = "Bad row (names the row and the field), malformed or empty body", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another import committed first", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the configured limit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor CSV", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`import_busy`: the process runs its limit of imports; retry after `Retry-After` seconds", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

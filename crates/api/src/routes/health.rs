@@ -4,18 +4,43 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// `{"status": ...}` of the health routes, and the store backend for readiness.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, `ready` or `unavailable`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backend: Option<&'static str>,
+}
+
 /// Liveness: the process answers.
+#[utoipa::path(
+    get, path = "/healthz", tag = "Machine",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Health))
+)]
 pub async fn healthz() -> Response {
-    (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
+    let health = Health {
+        status: "ok",
+        backend: None,
+    };
+    (StatusCode::OK, Json(health)).into_response()
 }
 
 /// Readiness: the database answers too.
+#[utoipa::path(
+    get, path = "/readyz", tag = "Machine",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "The database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let readiness = state.app.readiness().await;
     let (status, text) = if readiness.ready {
@@ -23,15 +48,31 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    (status, Json(json!({"status": text, "backend": readiness.backend}))).into_response()
+    let health = Health {
+        status: text,
+        backend: Some(readiness.backend),
+    };
+    (status, Json(health)).into_response()
 }
 
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "Machine",
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+)]
 pub async fn openapi() -> Response {
     Json(crate::openapi::document()).into_response()
 }
 
 /// Prometheus metrics on the main listener: for provider-scoped clients (any role), since the
 /// figures cover every channel and customer.
+#[utoipa::path(
+    get, path = "/metrics", tag = "Machine",
+    summary = "Prometheus metrics",
+    description = "For provider-scoped clients (any role); without a token on `--metrics-listen`.",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+    security(("bearer" = []))
+)]
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     state.app.may_read_metrics(&caller.principal)?;
     Ok(render_metrics(&state).await)

@@ -20,12 +20,6 @@ use crate::state::AppState;
     ),
     responses(
         (status = 202, description = "Started; Location names the task", body = String),
-        (status = 400, description = "Unsupported service type or no secure connection", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The client's role cannot write", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A sync of this customer is already running", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This process runs no sync engine", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

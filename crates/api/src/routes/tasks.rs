@@ -61,8 +61,6 @@ impl TaskWire {
     params(("taskId" = String, Path, description = "The id answered when the task started")),
     responses(
         (status = 200, description = "The task", body = TaskWire),
-        (status = 401, description = "Missing or invalid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such task in the caller's scope", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

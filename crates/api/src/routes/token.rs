@@ -90,13 +90,13 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<To
     post, path = "/oauth2/v2.0/token", tag = "Tokens",
     summary = "Get an access token (client credentials)",
     description = "Form body as Microsoft Entra's: grant_type=client_credentials, client_id, client_secret (or HTTP Basic); scope is accepted and ignored.",
-    request_body(content = crate::openapi::TokenRequestDoc, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = auth::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Issued", body = crate::openapi::TokenResponseDoc),
-        (status = 400, description = "invalid_request or unsupported_grant_type", body = crate::openapi::OAuthErrorDoc),
-        (status = 401, description = "invalid_client", body = crate::openapi::OAuthErrorDoc),
-        (status = 413, description = "The body is larger than 256 KiB", body = crate::openapi::OAuthErrorDoc),
-        (status = 429, description = "AADSTS50196: too many failed requests for this client id or from this address; see Retry-After", body = crate::openapi::OAuthErrorDoc),
+        (status = 200, description = "Issued", body = auth::TokenResponse),
+        (status = 400, description = "invalid_request or unsupported_grant_type", body = auth::OAuthError),
+        (status = 401, description = "invalid_client", body = auth::OAuthError),
+        (status = 413, description = "The body is larger than 256 KiB", body = auth::OAuthError),
+        (status = 429, description = "AADSTS50196: too many failed requests for this client id or from this address; see Retry-After", body = auth::OAuthError),
     )
 )]
 pub async fn token(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
@@ -137,11 +137,11 @@ pub async fn token(State(state): State<AppState>, peer: Peer, headers: HeaderMap
     post, path = "/{tenant}/oauth2/v2.0/token", tag = "Tokens",
     summary = "Get an access token (tenant-qualified path, as Entra's)",
     params(("tenant" = String, Path, description = "Accepted for compatibility with Entra URLs; any value")),
-    request_body(content = crate::openapi::TokenRequestDoc, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = auth::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Issued", body = crate::openapi::TokenResponseDoc),
-        (status = 400, description = "invalid_request or unsupported_grant_type", body = crate::openapi::OAuthErrorDoc),
-        (status = 401, description = "invalid_client", body = crate::openapi::OAuthErrorDoc),
+        (status = 200, description = "Issued", body = auth::TokenResponse),
+        (status = 400, description = "invalid_request or unsupported_grant_type", body = auth::OAuthError),
+        (status = 401, description = "invalid_client", body = auth::OAuthError),
     )
 )]
 pub async fn token_for_tenant(
