@@ -8,6 +8,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use domain::access::Principal;
 use domain::{CustomerId, ErrorCode};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -75,6 +78,22 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The `{customerGuid}` of a customer route.
 pub struct CustomerGuid(pub CustomerId);
+
+impl utoipa::IntoParams for CustomerGuid {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("customerGuid")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("The service's UmpCustomerGuid"))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(crate::json_body::GUID_PATTERN)),
+            ))
+            .build()]
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for CustomerGuid {
     type Rejection = ApiError;

@@ -92,19 +92,42 @@ impl<'de> de::Deserialize<'de> for Int {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
                 i64::try_from(v).map(Int).map_err(|_| E::custom("must be an integer"))
             }
+            /// JSON Schema counts `3.0` as an integer, so it is one here too.
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Int, E> {
+                let integral = v.fract() == 0.0 && v.abs() < 1e18;
+                integral
+                    .then_some(Int(v as i64))
+                    .ok_or_else(|| E::custom(format!("must be an integer; got {v}")))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
-                v.trim()
-                    .parse::<i64>()
-                    .map(Int)
-                    .map_err(|_| E::custom(format!("must be an integer; got '{}'", truncate(v))))
+                let digits = v.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{b}');
+                let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
+                let plain = (1..=MAX_DIGITS).contains(&unsigned.len()) && unsigned.bytes().all(|b| b.is_ascii_digit());
+                match plain.then(|| digits.parse::<i64>().ok()).flatten() {
+                    Some(n) => Ok(Int(n)),
+                    None => Err(E::custom(format!("must be an integer; got '{}'", truncate(v)))),
+                }
             }
         }
         deserializer.deserialize_any(IntVisitor)
     }
 }
 
-/// The pattern of an integer sent as a string.
-pub const INTEGER_TEXT: &str = r"^\s*[+-]?[0-9]{1,18}\s*$";
+/// Digits of an integer sent as a string (so it always fits an i64).
+const MAX_DIGITS: usize = 18;
+
+/// The pattern of an integer sent as a string: ASCII blanks around an optional sign and at most
+/// 18 digits (`Int` reads exactly these), narrowed to what `minimum..=maximum` allows where a
+/// pattern can say it.
+fn integer_text(minimum: Option<i64>, maximum: Option<i64>) -> String {
+    const BLANKS: &str = r"[ \t\n\r\f\v]*";
+    let number = match (minimum, maximum) {
+        (Some(0), Some(max)) if (0..=9).contains(&max) => format!(r"\+?0{{0,17}}[0-{max}]"),
+        (Some(min), _) if min >= 0 => r"\+?[0-9]{1,18}".to_string(),
+        _ => r"[+-]?[0-9]{1,18}".to_string(),
+    };
+    format!("^{BLANKS}{number}{BLANKS}$")
+}
 
 /// `Int` in `minimum..=maximum` (either bound optional), as a number or a string of digits; or
 /// `null`, which is the same as absent.
@@ -119,7 +142,7 @@ pub fn int_schema(minimum: Option<i64>, maximum: Option<i64>, description: &str)
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .pattern(Some(INTEGER_TEXT)),
+                .pattern(Some(integer_text(minimum, maximum))),
         )
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .description(Some(description))
@@ -136,11 +159,15 @@ pub fn text_schema(min: Option<usize>, max: usize, description: &str) -> RefOr<S
         .into()
 }
 
+/// A GUID as `uuid` parses it: 32 hex digits, hyphenated or not.
+pub const GUID_PATTERN: &str =
+    r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$";
+
 /// A GUID, or blank (or `null`) for none.
 pub fn guid_schema(description: &str) -> RefOr<Schema> {
     nullable_string()
         .pattern(Some(
-            r"^\s*([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})?\s*$",
+            r"^\s*([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?\s*$",
         ))
         .description(Some(description))
         .into()

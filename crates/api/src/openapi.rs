@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use domain::ErrorCode;
-use utoipa::openapi::path::{HttpMethod, PathItem};
+use utoipa::openapi::path::{HttpMethod, Parameter, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Required;
 use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, Response, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 
@@ -55,6 +57,12 @@ fn add(doc: &mut OpenApi, route: Route) {
         components.schemas.entry(name).or_insert(schema);
     }
     let mut operation = route.operation.clone();
+    for parameter in operation.parameters.iter_mut().flatten() {
+        not_null(parameter);
+    }
+    if route.errors.contains(&ErrorCode::InvalidChannelId) {
+        operation.parameters.get_or_insert_with(Vec::new).push(channel_header());
+    }
     for (status, response) in error_responses(&route) {
         operation.responses.responses.entry(status).or_insert(response.into());
     }
@@ -73,6 +81,34 @@ fn add(doc: &mut OpenApi, route: Route) {
             doc.paths.paths.insert(path, item);
         }
     }
+}
+
+/// A query parameter or header is absent or has a value: an optional one is not "nullable" (a
+/// client sending the text `null` gets a 400 like for any other bad value).
+fn not_null(parameter: &mut Parameter) {
+    if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+        if let SchemaType::Array(types) = &object.schema_type {
+            let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+            if let [only] = kept.as_slice() {
+                object.schema_type = SchemaType::Type(only.clone());
+            }
+        }
+    }
+}
+
+/// `X-Ovoc-Channel-Id`, which every authenticated route reads (it narrows lists).
+fn channel_header() -> Parameter {
+    ParameterBuilder::new()
+        .name("X-Ovoc-Channel-Id")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some("Narrows lists to this channel's services"))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+        ))
+        .build()
 }
 
 /// One problem+json answer per status the route's error codes map to, naming the codes.

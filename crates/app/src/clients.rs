@@ -68,7 +68,7 @@ pub struct NewClient {
 }
 
 /// What creating a client answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Created {
     /// A client with a secret, shown this once.

@@ -1,20 +1,20 @@
 //! `/api/rosterd/clients`: API client administration over HTTP, for Admins, inside their own
 //! scope (the rules are the application's).
 
-use app::{ClientView, CreatedClient, NewClient, CLIENT_NAME_MAX};
+use app::{ClientView, Created, NewClient, CLIENT_NAME_MAX};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{ClientId, CustomerId, Role, Scope};
 use serde::Deserialize;
-use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::json_body::{self, int_schema, text_schema, Int};
+use crate::json_body::{self, int_schema, Int, GUID_PATTERN};
 use crate::small_body::SmallBody;
 use crate::state::AppState;
 
@@ -36,7 +36,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     description = "Body: `{\"name\": \"...\", \"role\": \"Admin|Operator|Monitor\", \"customers\": [\"<guid>\", ...], \"channelId\": 7}`. The secret is in this answer only. With `externalAppId`, registers the app id of an external issuer's tokens (Entra) instead: no secret is made.",
     request_body(content = CreateClientBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created; the secret is shown once", body = CreatedClient),
+        (status = 201, description = "Created; the secret is shown once", body = Created),
     ),
     security(("bearer" = []))
 )]
@@ -49,7 +49,15 @@ pub async fn create(State(state): State<AppState>, caller: Caller, SmallBody(bod
 }
 
 fn name_schema() -> RefOr<Schema> {
-    text_schema(Some(1), CLIENT_NAME_MAX, "A name for people")
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(CLIENT_NAME_MAX))
+        .pattern(Some(
+            r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        ))
+        .description(Some("A name for people (not blank)"))
+        .into()
 }
 
 fn role_schema() -> RefOr<Schema> {
@@ -66,7 +74,7 @@ fn customers_schema() -> RefOr<Schema> {
         .items(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                .pattern(Some(GUID_PATTERN)),
         )
         .description(Some(
             "Limit the client to these customers (each must exist inside the caller's scope)",
@@ -81,7 +89,7 @@ fn channel_schema() -> RefOr<Schema> {
 fn app_id_schema() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .pattern(Some(GUID_PATTERN))
         .description(Some(
             "Register this external issuer's app id (token `azp`/`appid`) instead of making a secret",
         ))

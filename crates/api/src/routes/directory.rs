@@ -30,7 +30,6 @@ use crate::wire::{CustomerBriefV2, CustomerDetailV2, ServiceBriefV3, ServiceDeta
     summary = "Get Services Brief Details (V3)",
     params(
         ("allDetails" = Option<bool>, Query, description = "true: detail objects with SiteLocation"),
-        ("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services"),
     ),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [ServiceBriefV3]),
@@ -60,7 +59,7 @@ pub async fn list_v3(State(state): State<AppState>, caller: Caller, RawQuery(raw
     get, path = "/api/v3/customer/{customerGuid}", tag = "Services",
     summary = "Get Service Details (V3)",
     params(
-        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        CustomerGuid,
         ("allDetails" = Option<bool>, Query, description = "true: add SiteLocation"),
     ),
     responses(
@@ -82,7 +81,6 @@ pub async fn get_v3(
 #[utoipa::path(
     get, path = "/api/v2/customer", tag = "Services",
     summary = "Get Customers Brief Details (V2)",
-    params(("X-Ovoc-Channel-Id" = Option<i64>, Header, description = "Only this channel's services")),
     responses(
         (status = 200, description = "Services visible to the caller, by short name", body = [CustomerBriefV2]),
     ),
@@ -99,7 +97,7 @@ pub async fn list_v2(State(state): State<AppState>, caller: Caller) -> ApiResult
 #[utoipa::path(
     get, path = "/api/v2/customer/{customerGuid}", tag = "Services",
     summary = "Get Customer Details (V2)",
-    params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
+    params(CustomerGuid),
     responses(
         (status = 200, description = "The service", body = CustomerDetailV2),
     ),
@@ -417,7 +415,7 @@ fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
     patch, path = "/api/v3/customer/{customerGuid}", tag = "Services",
     summary = "Change license and secure connection",
     description = "Changes full name, license, licensed count, tenant id and app registration. Setting connection fields validates them by requesting a token from the customer's tenant; the outcome is in `Replication.connectionValid` and `connectionMessage`. `msTenantId`, `applicationClientId`, `applicationClientSecret`, `clientSecretExpirationDate`, `licenseType` and `licensedUsersCount` may be changed by provider- and channel-scoped Operators and Admins only. A new tenant id or app id drops the stored secret (unless a new one comes in the same request) and the replication state: the next sync is a full round.",
-    params(("customerGuid" = String, Path, description = "The service's UmpCustomerGuid")),
+    params(CustomerGuid),
     request_body(content = PatchServiceBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed service", body = ServiceDetailV3),

@@ -29,6 +29,32 @@ fn valid_tenant(raw: &str) -> bool {
         && !raw.starts_with(['.', '-'])
 }
 
+/// The pattern `valid_tenant` accepts, for the API's documentation.
+const TENANT_PATTERN: &str = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$";
+
+impl utoipa::IntoParams for Tenant {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::Required;
+        vec![ParameterBuilder::new()
+            .name("tenant")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("A tenant id (GUID), a domain name, `common`, `organizations` or `consumers`; echoed into the document's URLs"))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(MAX_TENANT))
+                    .pattern(Some(TENANT_PATTERN)),
+            ))
+            .build()]
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     type Rejection = Response;
 
@@ -61,7 +87,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "Tokens",
     summary = "A tenant's OpenID discovery document, as Entra's (MSAL reads it for authority https://host/{tenant})",
-    params(("tenant" = String, Path, description = "A tenant id, a domain, `common` or `organizations`; any tenant gets the same keys and issuer")),
+    params(Tenant),
     responses(
         (status = 200, description = "issuer, token_endpoint, jwks_uri, authorization_endpoint under /{tenant}", body = Object),
         (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
@@ -74,7 +100,7 @@ pub async fn tenant_openid_configuration(State(state): State<AppState>, Tenant(t
 #[utoipa::path(
     get, path = "/{tenant}/.well-known/openid-configuration", tag = "Tokens",
     summary = "The same tenant document without `v2.0` (MSAL's `oidc_authority=https://host/{tenant}` reads it)",
-    params(("tenant" = String, Path, description = "A tenant id, a domain, `common` or `organizations`")),
+    params(Tenant),
     responses(
         (status = 200, description = "As /{tenant}/v2.0/.well-known/openid-configuration", body = Object),
         (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
@@ -96,7 +122,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     get, path = "/{tenant}/discovery/v2.0/keys", tag = "Tokens",
     summary = "Public signing keys (JWKS), at a tenant's jwks_uri",
-    params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
+    params(Tenant),
     responses(
         (status = 200, description = "RFC 7517 key set", body = Object),
         (status = 400, description = "invalid_tenant (Entra-shaped)", body = auth::OAuthError),
@@ -109,7 +135,7 @@ pub async fn tenant_jwks(State(state): State<AppState>, _tenant: Tenant) -> Resp
 #[utoipa::path(
     get, path = "/{tenant}/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint (named by discovery; not offered)",
-    params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
+    params(Tenant),
     responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize(_tenant: Tenant) -> Response {
@@ -128,7 +154,7 @@ pub async fn authorize_root() -> Response {
 #[utoipa::path(
     post, path = "/{tenant}/oauth2/v2.0/authorize", tag = "Tokens",
     summary = "Interactive authorization endpoint, form post (not offered)",
-    params(("tenant" = String, Path, description = "As in the tenant's discovery document")),
+    params(Tenant),
     responses((status = 400, description = "unsupported_response_type: only the client credentials grant is offered", body = auth::OAuthError))
 )]
 pub async fn authorize_post(tenant: Tenant) -> Response {

@@ -9,10 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::import::ImportFormat;
 use domain::paging::PageEnvelope;
+use domain::paging::{DEFAULT_PAGE_NUMBER, DEFAULT_PAGE_SIZE, MAX_PAGE_NUMBER, MAX_PAGE_SIZE, MIN_PAGE_SIZE};
 use domain::{EndUser, ErrorCode, PageRequest};
-use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema};
-use utoipa::openapi::{Ref, RefOr};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{
+    AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr, Required};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::caller::{Caller, CustomerGuid};
 use crate::error::{ApiError, ApiResult};
@@ -25,9 +29,8 @@ use crate::state::AppState;
     tag = "End users",
     summary = "Get List of End Users for Service",
     params(
-        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
-        ("PageNumber" = Option<i64>, Query, description = "1-based page number (default 1); name matched case-insensitively"),
-        ("PageSize" = Option<i64>, Query, description = "Users per page, 2..=10000 (default 10); name matched case-insensitively"),
+        CustomerGuid,
+        PageParams,
         ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held"),
     ),
     responses(
@@ -73,6 +76,64 @@ pub async fn list_users(
     Ok(response)
 }
 
+/// `PageNumber` and `PageSize`, as `PageRequest::parse` reads them (names matched
+/// case-insensitively, each at most once).
+pub struct PageParams;
+
+impl IntoParams for PageParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let int = |name: &str, min: i64, max: i64, default: i64, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                        .minimum(Some(min as f64))
+                        .maximum(Some(max as f64))
+                        .default(Some(default.into())),
+                ))
+                .build()
+        };
+        vec![
+            int(
+                "PageNumber",
+                1,
+                MAX_PAGE_NUMBER,
+                DEFAULT_PAGE_NUMBER,
+                "1-based page number; past the last page the data is empty",
+            ),
+            int(
+                "PageSize",
+                MIN_PAGE_SIZE,
+                MAX_PAGE_SIZE,
+                DEFAULT_PAGE_SIZE,
+                "Users per page",
+            ),
+        ]
+    }
+}
+
+/// A JSON import body: an array of users, a page envelope whose `data` is that array, or one
+/// user object (Live Platform or Get-CsOnlineUser field names); the parser reads each user.
+pub struct UsersJson;
+
+impl PartialSchema for UsersJson {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Array, Type::Object]))
+            .description(Some(
+                "An array of users, a page envelope whose `data` is that array, or one user (Live Platform or Get-CsOnlineUser fields)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for UsersJson {}
+
 /// The page `app` renders: the envelope (`domain::paging::PageEnvelope`) around the users
 /// (`domain::EndUser`, the 21 keys in the original's order).
 pub struct UsersPageBody;
@@ -115,10 +176,16 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     summary = "Replace the customer's users from an export",
     description = "Replaces the whole user set atomically with the body: a JSON array (or page envelope) of users in the Live Platform shape, `Get-CsOnlineUser | ConvertTo-Json` output, or `Export-Csv` output (`Content-Type: text/csv`). Readers see the old set until the new one is committed. A bad row rejects the whole body.",
     params(
-        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        CustomerGuid,
         ("allowEmpty" = Option<bool>, Query, description = "true: accept a body with no users (removes every user)"),
     ),
-    request_body(content = String, description = "Users as JSON (application/json) or CSV (text/csv)", content_type = "application/json"),
+    request_body(
+        description = "Users as JSON (a Live Platform array or page, or Get-CsOnlineUser output) or as Export-Csv output",
+        content(
+            (UsersJson = "application/json"),
+            (String = "text/csv"),
+        )
+    ),
     responses(
         (status = 200, description = "The new generation was committed", body = ImportSummary),
     ),

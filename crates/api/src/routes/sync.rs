@@ -15,11 +15,11 @@ use crate::state::AppState;
     summary = "Start a sync from Microsoft Graph",
     description = "Answers the task id as a bare JSON string (like the Live Platform's long operations); poll it with GET /api/v2/task/{taskId}. `full=true` ignores the stored delta link and reads the whole tenant.",
     params(
-        ("customerGuid" = String, Path, description = "The service's UmpCustomerGuid"),
+        CustomerGuid,
         ("full" = Option<bool>, Query, description = "Full reconciliation instead of a delta round"),
     ),
     responses(
-        (status = 202, description = "Started; Location names the task", body = String),
+        (status = 202, description = "Started; Location names the task; the task id as a JSON string", body = String, content_type = "application/json"),
     ),
     security(("bearer" = []))
 )]
