@@ -42,14 +42,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | EmptyUserSet
         | UnsupportedServiceType
         | NoSecureConnection => StatusCode::BAD_REQUEST,
-        MissingToken | InvalidToken => StatusCode::UNAUTHORIZED,
+        MissingToken | InvalidToken | SignInFailed | SessionEnded => StatusCode::UNAUTHORIZED,
         InsufficientRole | ForbiddenField | ScopeTooWide | RoleTooHigh | InsufficientScope => StatusCode::FORBIDDEN,
-        CustomerNotFound | TaskNotFound | ClientNotFound | RouteNotFound => StatusCode::NOT_FOUND,
+        CustomerNotFound | TaskNotFound | ClientNotFound | AccountNotFound | RouteNotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         BodyStalled => StatusCode::REQUEST_TIMEOUT,
-        ShortNameTaken | TenantInUse | ServiceExists | ClientExists | ConcurrentImport | Conflict | SyncInProgress => {
-            StatusCode::CONFLICT
-        }
+        ShortNameTaken | TenantInUse | ServiceExists | ClientExists | AccountExists | ConcurrentImport | Conflict
+        | SyncInProgress => StatusCode::CONFLICT,
         BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ImportBusy => StatusCode::TOO_MANY_REQUESTS,

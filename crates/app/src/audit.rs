@@ -24,7 +24,11 @@ impl App {
             client: crate::client_of(principal),
             action: action.to_string(),
             customer,
-            detail,
+            // An account is named in the detail: the record's actor column holds API clients.
+            detail: match principal.account() {
+                Some(account) => format!("{detail} (by console account {})", account.name),
+                None => detail,
+            },
         };
         if let Err(error) = self.store.record_audit(&event).await {
             self.counters.audit_write_failures.fetch_add(1, Ordering::Relaxed);

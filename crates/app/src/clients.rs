@@ -88,7 +88,7 @@ impl Created {
 
 /// The customers `principal` can see, when a rule needs to know (a channel's customers); `None`
 /// for a provider-scoped principal that names no customers, which sees everything anyway.
-async fn visible_customers(
+pub(crate) async fn visible_customers(
     store: &dyn store::Store,
     principal: &Principal,
     requested: Option<&Scope>,
@@ -101,7 +101,7 @@ async fn visible_customers(
     Ok(Some(services.into_iter().map(|s| s.id).collect()))
 }
 
-fn inside(visible: &Option<HashSet<CustomerId>>) -> impl Fn(CustomerId) -> bool + '_ {
+pub(crate) fn inside(visible: &Option<HashSet<CustomerId>>) -> impl Fn(CustomerId) -> bool + '_ {
     move |customer| visible.as_ref().is_none_or(|set| set.contains(&customer))
 }
 

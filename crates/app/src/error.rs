@@ -128,6 +128,11 @@ fn taken_error(taken: Taken) -> AppError {
             "externalAppId",
             "a client with this id is already registered",
         ),
+        Taken::AccountName => (
+            ErrorCode::AccountExists,
+            "name",
+            "a console account with this name already exists",
+        ),
     };
     AppError::new(code, message).at_field(field)
 }

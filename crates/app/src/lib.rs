@@ -1,6 +1,6 @@
 //! rosterd's application layer: every operation the HTTP API, the command line and the web
 //! console offer — list a page of users, import users, read, list, create and change services,
-//! manage API clients, start a sync and read its task, check a secure connection, issue tokens,
+//! manage API clients and console accounts, sign people in to the console, start a sync and read its task, check a secure connection, issue tokens,
 //! readiness — in one place, each taking the acting [`Principal`].
 //!
 //! Authorization is decided here, once: an operation turns its principal and request into the
@@ -8,6 +8,7 @@
 //! rules of `domain::service`. Adapters authenticate (a bearer token, the command line's system
 //! scope), parse their input into the types below and render the answer or the [`AppError`].
 
+mod accounts;
 mod audit;
 mod clients;
 mod error;
@@ -26,9 +27,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::access::Principal;
-use store::Store;
+use store::{ConsoleStore, Database, Store};
 use tokio::sync::Semaphore;
 
+pub use accounts::{
+    AccountView, ConsoleSession, NewAccount, SignedIn, ACCOUNT_NAME_MAX, SESSION_IDLE, SESSION_LIFETIME,
+};
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
@@ -78,6 +82,8 @@ pub struct Counters {
 /// The application: shared handles and the operations on them. Cheap to share behind an `Arc`.
 pub struct App {
     store: Arc<dyn Store>,
+    /// The same database, for console accounts, sessions and task lists.
+    console: Arc<dyn ConsoleStore>,
     keys: Arc<KeyRing>,
     /// The sync engine, when this process runs one.
     sync: Option<sync::Engine>,
@@ -90,8 +96,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+    pub fn new(database: Arc<dyn Database>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+        let store: Arc<dyn Store> = database.clone();
+        let console: Arc<dyn ConsoleStore> = database;
         Self {
+            console,
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
             fleet: health::FleetCache::new(config.metrics_refresh),

@@ -12,6 +12,7 @@ pub mod external;
 pub mod issuer;
 pub mod jwt;
 pub mod oauth;
+pub mod password;
 pub mod secret_key;
 pub mod signing_key;
 
@@ -22,5 +23,6 @@ pub use external::ExternalIssuer;
 pub use issuer::{IssuedToken, TokenIssuer, AUTHORIZE_PATH, JWKS_PATH, OPENID_CONFIGURATION_PATH, TOKEN_PATH};
 pub use jwt::{unverified_issuer, TokenError, VerifiedToken, CLOCK_SKEW_SECS};
 pub use oauth::{OAuthError, TokenResponse};
+pub use password::{check_new_password, hash_password, verify_password, PasswordError};
 pub use secret_key::SecretKey;
 pub use signing_key::{SigningKey, VerificationKey, EDDSA};

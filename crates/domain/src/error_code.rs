@@ -59,10 +59,16 @@ error_codes! {
     ScopeTooWide => "scope_too_wide",
     RoleTooHigh => "role_too_high",
     InsufficientScope => "insufficient_scope",
+    /// A console sign-in with an unknown name, a wrong password or a disabled account (which of
+    /// them is not said).
+    SignInFailed => "sign_in_failed",
+    /// A console session that expired, was signed out, or whose account was disabled.
+    SessionEnded => "session_ended",
     // ---- what it names --------------------------------------------------------------------
     CustomerNotFound => "customer_not_found",
     TaskNotFound => "task_not_found",
     ClientNotFound => "client_not_found",
+    AccountNotFound => "account_not_found",
     RouteNotFound => "route_not_found",
     MethodNotAllowed => "method_not_allowed",
     // ---- conflicts and limits -------------------------------------------------------------
@@ -70,6 +76,7 @@ error_codes! {
     TenantInUse => "tenant_in_use",
     ServiceExists => "service_exists",
     ClientExists => "client_exists",
+    AccountExists => "account_exists",
     ConcurrentImport => "concurrent_import",
     /// A write that lost a race with another writer of the same record.
     Conflict => "conflict",

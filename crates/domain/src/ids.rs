@@ -59,6 +59,10 @@ guid_newtype!(
     /// An API client's id (the OAuth `client_id`).
     ClientId
 );
+guid_newtype!(
+    /// A console account's id (a person signing in to the web console).
+    AccountId
+);
 
 #[cfg(test)]
 mod tests {

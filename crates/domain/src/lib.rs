@@ -14,7 +14,7 @@ pub mod service;
 pub use access::{Authorized, Principal, Role, Scope, SystemScope, Unchecked, Visibility};
 pub use end_user::EndUser;
 pub use error_code::ErrorCode;
-pub use ids::{ClientId, CustomerId, IdError};
+pub use ids::{AccountId, ClientId, CustomerId, IdError};
 pub use license::{LicenseChangeRefused, LicenseType};
 pub use paging::{PageRequest, PagingError};
 pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState, UsersRefused};

@@ -226,6 +226,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ClientAction,
     },
+    /// Manage web console accounts (people signing in at /console/).
+    Account {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        action: AccountAction,
+    },
     /// Replace a customer's users from a file (Live Platform JSON, Get-CsOnlineUser JSON or CSV).
     Import {
         #[command(flatten)]
@@ -299,4 +306,36 @@ pub enum ClientAction {
     List,
     /// Revoke a client: its tokens stop working at once.
     Revoke { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Create a console account with the password read from standard input.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Admin, Operator or Monitor.
+        #[arg(long)]
+        role: String,
+        /// Limit the account to this customer (repeatable).
+        #[arg(long = "customer")]
+        customers: Vec<String>,
+        /// Limit the account to one channel.
+        #[arg(long)]
+        channel: Option<i64>,
+        /// Read the password from standard input (its first line); required, so that a password
+        /// never appears in the process list or the shell history.
+        #[arg(long = "password-stdin", required = true)]
+        password_stdin: bool,
+    },
+    /// List console accounts (never their password hashes).
+    List,
+    /// Disable an account: it cannot sign in, and its sessions end at once.
+    Disable { name: String },
+    /// Set an account's password (read from standard input); its sessions end.
+    Password {
+        name: String,
+        #[arg(long = "password-stdin", required = true)]
+        password_stdin: bool,
+    },
 }

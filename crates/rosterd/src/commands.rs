@@ -1,4 +1,4 @@
-//! The one-shot subcommands: client administration and import, through the application layer
+//! The one-shot subcommands: client and console account administration and import, through the application layer
 //! under a named system scope.
 
 use std::io::Read;
@@ -6,18 +6,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use app::{App, AppConfig, NewClient};
+use app::{App, AppConfig, NewAccount, NewClient};
 use domain::access::SystemScope;
 use domain::import::ImportFormat;
 use domain::{ClientId, CustomerId, Role, Scope};
 use rosterd::Installation;
 
-use crate::cli::ClientAction;
+use crate::cli::{AccountAction, ClientAction};
 
 /// Whoever runs the command line has the database and the key file: it acts as rosterd itself,
 /// under the same rules as an API caller with the widest scope (a client's customers must
 /// exist, for instance).
 const CLIENT_CLI: SystemScope = SystemScope::new("rosterd client (command line)");
+const ACCOUNT_CLI: SystemScope = SystemScope::new("rosterd account (command line)");
 const IMPORT_CLI: SystemScope = SystemScope::new("rosterd import (command line)");
 
 /// The application for a command (its token keys are the installation's; it issues none).
@@ -38,11 +39,7 @@ pub async fn client(app: &App, action: ClientAction) -> anyhow::Result<()> {
             channel,
             external_app_id,
         } => {
-            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let customers = customers
-                .iter()
-                .map(|c| c.parse::<CustomerId>().map_err(|e| anyhow::anyhow!("--customer: {e}")))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (role, scope) = role_and_scope(&role, &customers, channel)?;
             let external_app_id = external_app_id
                 .map(|id| id.parse::<ClientId>())
                 .transpose()
@@ -50,7 +47,7 @@ pub async fn client(app: &App, action: ClientAction) -> anyhow::Result<()> {
             let new = NewClient {
                 name,
                 role,
-                scope: Scope::requested(customers, channel),
+                scope,
                 external_app_id,
             };
             let created = app.create_client(&principal, new).await?;
@@ -66,6 +63,70 @@ pub async fn client(app: &App, action: ClientAction) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("revoking client {id}"))?;
             eprintln!("client {id} revoked; its tokens no longer work");
+        }
+    }
+    Ok(())
+}
+
+/// The role and scope the `--role`, `--customer` and `--channel` flags name.
+fn role_and_scope(role: &str, customers: &[String], channel: Option<i64>) -> anyhow::Result<(Role, Scope)> {
+    let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let customers = customers
+        .iter()
+        .map(|c| c.parse::<CustomerId>().map_err(|e| anyhow::anyhow!("--customer: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((role, Scope::requested(customers, channel)))
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+pub async fn account(app: &App, action: AccountAction) -> anyhow::Result<()> {
+    let principal = ACCOUNT_CLI.principal();
+    match action {
+        AccountAction::Create {
+            name,
+            role,
+            customers,
+            channel,
+            password_stdin: _,
+        } => {
+            let (role, scope) = role_and_scope(&role, &customers, channel)?;
+            let password = password_from_stdin()?;
+            let created = app
+                .create_account(&principal, NewAccount { name, role, scope }, password)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+        }
+        AccountAction::List => {
+            let accounts = app.list_accounts(&principal).await?;
+            println!("{}", serde_json::to_string_pretty(&accounts)?);
+        }
+        AccountAction::Disable { name } => {
+            app.disable_account(&principal, &name)
+                .await
+                .with_context(|| format!("disabling account {name}"))?;
+            eprintln!("account {name} disabled; its sessions have ended");
+        }
+        AccountAction::Password {
+            name,
+            password_stdin: _,
+        } => {
+            let password = password_from_stdin()?;
+            app.set_account_password(&principal, &name, password)
+                .await
+                .with_context(|| format!("setting the password of account {name}"))?;
+            eprintln!("password of account {name} changed; its sessions have ended");
         }
     }
     Ok(())

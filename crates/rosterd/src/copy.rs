@@ -1,5 +1,5 @@
-//! `rosterd copy`: moves a whole installation — services with their users, API clients, signing
-//! keys, tasks — from one database to another (typically the embedded SQLite to PostgreSQL) and
+//! `rosterd copy`: moves a whole installation — services with their users, API clients, console
+//! accounts (not their sessions), signing keys, tasks — from one database to another (typically the embedded SQLite to PostgreSQL) and
 //! verifies the counts. Sealed secrets are copied as they are, so the target must be used with the
 //! same secret key file. Stop writers (imports, syncs) on the source while copying.
 
@@ -9,7 +9,7 @@ use anyhow::{bail, ensure, Context};
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::service::SecretChange;
 use domain::{CustomerId, NewService, Service, ServicePatch, ShortName};
-use store::{GenerationCommit, Store, StoreError};
+use store::{Database, GenerationCommit, Store, StoreError};
 
 use rosterd::{open_store, redact};
 
@@ -32,6 +32,7 @@ pub struct CopyReport {
     pub services: usize,
     pub users: i64,
     pub clients: usize,
+    pub accounts: usize,
     pub signing_keys: usize,
     pub tasks: usize,
 }
@@ -49,10 +50,11 @@ pub async fn run(from: &str, to: &str, force: bool) -> anyhow::Result<()> {
     let report = copy_installation(&source, &target).await?;
     verify(source.as_ref(), target.as_ref(), &report).await?;
     eprintln!(
-        "copied {} services ({} users), {} clients, {} signing keys, {} tasks from {} to {}; counts verified",
+        "copied {} services ({} users), {} clients, {} console accounts, {} signing keys, {} tasks from {} to {}; counts verified",
         report.services,
         report.users,
         report.clients,
+        report.accounts,
         report.signing_keys,
         report.tasks,
         redact(from),
@@ -72,7 +74,7 @@ async fn is_empty(store: &dyn Store) -> anyhow::Result<bool> {
         && store.list_tasks(&COPY).await?.is_empty())
 }
 
-pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>) -> anyhow::Result<CopyReport> {
+pub async fn copy_installation(source: &Arc<dyn Database>, target: &Arc<dyn Database>) -> anyhow::Result<CopyReport> {
     let mut report = CopyReport::default();
     for key in source.signing_keys().await? {
         target.insert_signing_key(&key).await?;
@@ -88,6 +90,17 @@ pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>)
             None => target.create_client(&COPY.grant(client.clone())).await?,
         }
         report.clients += 1;
+    }
+    for account in source.list_accounts().await? {
+        match target.get_account(account.id).await? {
+            Some(_) => {
+                if let Some(at) = account.disabled_at {
+                    target.disable_account(&COPY.grant(account.id), at).await?;
+                }
+            }
+            None => target.create_account(&COPY.grant(account.clone())).await?,
+        }
+        report.accounts += 1;
     }
     for service in source.list_services(&COPY.principal().visibility(None)).await? {
         copy_service(source.as_ref(), target.as_ref(), &service)
@@ -180,7 +193,7 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
 }
 
 /// Every copied record is in the target, and each service serves as many users as the source.
-async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> anyhow::Result<()> {
+async fn verify(source: &dyn Store, target: &dyn Database, report: &CopyReport) -> anyhow::Result<()> {
     for service in source.list_services(&COPY.principal().visibility(None)).await? {
         let copied = target
             .get_service(&read(service.id))
@@ -210,6 +223,10 @@ async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> 
     ensure!(
         target.list_clients().await?.len() >= report.clients,
         "clients missing in the target"
+    );
+    ensure!(
+        target.list_accounts().await?.len() >= report.accounts,
+        "console accounts missing in the target"
     );
     ensure!(
         target.signing_keys().await?.len() >= report.signing_keys,

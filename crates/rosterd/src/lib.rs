@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use app::{App, AppConfig, ExternalIssuerConfig, ExternalVerifier, KeyRing, TokenSettings};
-use store::Store;
+use store::Database;
 
 pub use store_url::{open_store, redact};
 
@@ -18,7 +18,7 @@ pub const AUDIENCE: &str = "api://rosterd";
 
 /// Store and secret key, ready for any command that needs them.
 pub struct Installation {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn Database>,
     pub secret_key: Arc<auth::SecretKey>,
 }
 
@@ -32,7 +32,7 @@ impl Installation {
     }
 
     /// An installation over an open store and a key already at hand.
-    pub fn with(store: Arc<dyn Store>, secret_key: Arc<auth::SecretKey>) -> Self {
+    pub fn with(store: Arc<dyn Database>, secret_key: Arc<auth::SecretKey>) -> Self {
         Self { store, secret_key }
     }
 
@@ -43,7 +43,7 @@ impl Installation {
         settings: TokenSettings,
         external: Option<ExternalIssuerConfig>,
     ) -> anyhow::Result<Arc<KeyRing>> {
-        let mut keys = KeyRing::load_or_init(Arc::clone(&self.store), Arc::clone(&self.secret_key), settings)
+        let mut keys = KeyRing::load_or_init(self.store.clone(), Arc::clone(&self.secret_key), settings)
             .await
             .context("loading token signing keys")?;
         if let Some(config) = external {

@@ -110,6 +110,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let installation = serve::open(&store).await?;
             commands::client(&*commands::cli_app(&installation, None).await?, action).await
         }
+        Command::Account { store, action } => {
+            let installation = serve::open(&store).await?;
+            commands::account(&*commands::cli_app(&installation, None).await?, action).await
+        }
         Command::Import {
             store,
             customer,

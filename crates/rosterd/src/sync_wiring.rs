@@ -54,7 +54,7 @@ pub fn sync_config(args: &SyncArgs) -> anyhow::Result<SyncConfig> {
 
 pub fn engine(installation: &Installation, graph: &GraphArgs, config: SyncConfig) -> anyhow::Result<Engine> {
     Engine::new(
-        Arc::clone(&installation.store),
+        installation.store.clone(),
         graph_client(graph)?,
         Arc::clone(&installation.secret_key),
         Arc::new(SystemClock),

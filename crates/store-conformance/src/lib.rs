@@ -1,4 +1,5 @@
-//! The behaviour every rosterd store backend must show, written once against the `Store` trait,
+//! The behaviour every rosterd store backend must show, written once against the `Store` and
+//! `ConsoleStore` traits,
 //! plus helpers that give each test a fresh SQLite file or PostgreSQL database.
 //!
 //! A backend runs the whole suite with one line in its `tests/conformance.rs`:
@@ -16,6 +17,7 @@
 mod bench;
 mod claims;
 mod concurrency;
+mod console;
 mod databases;
 mod generations;
 mod records;
@@ -25,6 +27,7 @@ mod services;
 pub use bench::{write_users_bench, BenchReport};
 pub use claims::{claim_and_lease, concurrent_claims_are_exclusive};
 pub use concurrency::concurrent_readers_never_see_mixed_generations;
+pub use console::{accounts_and_sessions, recent_tasks_of_a_customer};
 pub use databases::{fresh_postgres_url, fresh_sqlite_url, POSTGRES_URL_VAR};
 pub use generations::{
     abandoned_generations_are_reclaimed, begin_generation_numbers_grow, bodies_roundtrip_exactly,
@@ -43,7 +46,7 @@ pub use services::{
 
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::CustomerId;
-use store::Store;
+use store::Database;
 
 /// The suite acts as rosterd itself: every check below is about storage, not authorization.
 pub const SYSTEM: SystemScope = SystemScope::new("store conformance");
@@ -66,19 +69,19 @@ pub fn grant<T>(value: T) -> Authorized<T, Write> {
 /// A store under test, plus whatever must outlive it (the temporary directory of a SQLite file).
 pub struct Fixture {
     // Declared first so it is dropped (and its pools closed) before the directory goes.
-    store: Box<dyn Store>,
+    store: Box<dyn Database>,
     _keep: Option<tempfile::TempDir>,
 }
 
 impl Fixture {
-    pub fn new(store: impl Store, keep: Option<tempfile::TempDir>) -> Self {
+    pub fn new(store: impl Database, keep: Option<tempfile::TempDir>) -> Self {
         Self {
             store: Box::new(store),
             _keep: keep,
         }
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub fn store(&self) -> &dyn Database {
         self.store.as_ref()
     }
 }
@@ -138,6 +141,8 @@ macro_rules! __conformance_checks {
             claim_and_lease,
             concurrent_claims_are_exclusive,
             concurrent_readers_never_see_mixed_generations,
+            accounts_and_sessions,
+            recent_tasks_of_a_customer,
         );
     };
 }

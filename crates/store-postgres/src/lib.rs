@@ -4,6 +4,7 @@
 mod clients;
 mod codec;
 mod connect;
+mod console;
 mod error;
 mod leases;
 mod services;

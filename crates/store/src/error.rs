@@ -11,6 +11,8 @@ pub enum Taken {
     ServiceId,
     /// An API client's id.
     ClientId,
+    /// A console account's name (compared without regard to case).
+    AccountName,
 }
 
 /// What went wrong in the store. `Backend` carries internal text that must never reach a client.

@@ -1,6 +1,7 @@
 //! The storage port: the `Store` trait every backend implements, the records it stores and
 //! the backend-independent generation writer that replaces a customer's users atomically.
 
+pub mod console;
 pub mod error;
 pub mod generation;
 pub mod records;
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::access::{Authorized, SystemScope, Unchecked, Visibility, Write};
 use domain::{ClientId, CustomerId, NewService, Service, ServicePatch};
 
+pub use console::{AccountRecord, ConsoleStore, Database, SessionRecord};
 pub use error::{StoreError, StoreResult, Taken};
 pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
 pub use records::*;

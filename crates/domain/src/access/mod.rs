@@ -1,4 +1,4 @@
-//! Authorization, decided once: roles and scopes of API clients, the rules for who may read or
+//! Authorization, decided once: roles and scopes of API clients and console accounts, the rules for who may read or
 //! change which customer, which fields of a service and which API clients, and the proof of a
 //! decision (`Authorized`) that every store operation on one customer's data requires. Pure: the
 //! callers load what the rules look at. Shared by every adapter (HTTP, CLI, sync engine).
@@ -7,7 +7,7 @@ mod grant;
 mod rules;
 
 pub use grant::{Access, Authorized, Read, SystemScope, Unchecked, Write};
-pub use rules::{ClientPrincipal, Denied, Owned, Principal, CONNECTION_FIELDS};
+pub use rules::{AccountPrincipal, ClientPrincipal, Denied, Owned, Principal, CONNECTION_FIELDS};
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,7 +4,7 @@
 
 use super::grant::{Access, Authorized, SystemScope, Unchecked, Write};
 use super::{Role, Scope, Visibility};
-use crate::ids::{ClientId, CustomerId};
+use crate::ids::{AccountId, ClientId, CustomerId};
 use crate::service::{NewService, Service};
 
 /// The fields of a service that connect it to a Microsoft 365 tenant or bill it: changed only by
@@ -53,10 +53,21 @@ pub struct ClientPrincipal {
     pub scope: Scope,
 }
 
-/// Whoever acts: an API client, or rosterd itself under a named system scope.
+/// A person signed in to the web console, as their stored account describes them: the same
+/// roles and scopes as an API client, decided by the same rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPrincipal {
+    pub account: AccountId,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+/// Whoever acts: an API client, a console account, or rosterd itself under a named system scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Client(ClientPrincipal),
+    Account(AccountPrincipal),
     System(SystemScope),
 }
 
@@ -66,6 +77,7 @@ impl Principal {
     pub fn role(&self) -> Role {
         match self {
             Principal::Client(client) => client.role,
+            Principal::Account(account) => account.role,
             Principal::System(_) => Role::Admin,
         }
     }
@@ -73,6 +85,7 @@ impl Principal {
     pub fn scope(&self) -> &Scope {
         match self {
             Principal::Client(client) => &client.scope,
+            Principal::Account(account) => &account.scope,
             Principal::System(_) => &PROVIDER,
         }
     }
@@ -81,7 +94,15 @@ impl Principal {
     pub fn client(&self) -> Option<ClientId> {
         match self {
             Principal::Client(client) => Some(client.client),
-            Principal::System(_) => None,
+            Principal::Account(_) | Principal::System(_) => None,
+        }
+    }
+
+    /// The console account acting, if any (for audit records).
+    pub fn account(&self) -> Option<&AccountPrincipal> {
+        match self {
+            Principal::Account(account) => Some(account),
+            Principal::Client(_) | Principal::System(_) => None,
         }
     }
 
@@ -232,9 +253,20 @@ impl Principal {
         scope: &Scope,
         in_scope: impl Fn(CustomerId) -> bool,
     ) -> Result<Authorized<ClientId, Write>, Denied> {
+        self.authorize_holder(client, scope, in_scope)
+    }
+
+    /// Changing an existing holder of a role and scope (an API client, a console account):
+    /// an Admin whose scope covers it; any other does not exist for this principal.
+    pub fn authorize_holder<T>(
+        &self,
+        holder: T,
+        scope: &Scope,
+        in_scope: impl Fn(CustomerId) -> bool,
+    ) -> Result<Authorized<T, Write>, Denied> {
         self.require_client_admin()?;
         if self.covers(scope, in_scope) {
-            Ok(Authorized::new(client))
+            Ok(Authorized::new(holder))
         } else {
             Err(Denied::NotVisible)
         }
@@ -325,6 +357,32 @@ mod tests {
         ));
         let (grant, _) = monitor.authorize::<super::super::Read>(Unchecked::new(inside)).unwrap();
         assert_eq!(*grant, id);
+    }
+
+    #[test]
+    fn accounts_follow_the_same_rules_as_clients() {
+        let account = Principal::Account(AccountPrincipal {
+            account: AccountId::new_random(),
+            name: "noc".into(),
+            role: Role::Monitor,
+            scope: Scope::Channel { channel_id: 7 },
+        });
+        assert_eq!(account.role(), Role::Monitor);
+        assert_eq!(account.client(), None);
+        assert_eq!(
+            account
+                .authorize::<Write>(Unchecked::new(service(Some(8))))
+                .unwrap_err(),
+            Denied::NotVisible
+        );
+        assert!(matches!(
+            account.authorize::<Write>(Unchecked::new(service(Some(7)))),
+            Err(Denied::Role { .. })
+        ));
+        assert!(account
+            .authorize::<super::super::Read>(Unchecked::new(service(Some(7))))
+            .is_ok());
+        assert!(account.require_client_admin().is_err());
     }
 
     #[test]
