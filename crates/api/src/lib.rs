@@ -27,7 +27,7 @@ pub use error::{status_of, ApiError, ApiResult};
 pub use openapi::document as openapi_document;
 pub use route_table::{route_table, Route, TimeLimit, API_PREFIXES};
 pub use state::{ApiConfig, AppState};
-pub use token_limit::FailureLimit;
+pub use token_limit::{FailureLimit, TokenFailures};
 
 use routes::health;
 

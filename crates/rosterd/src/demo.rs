@@ -1,8 +1,9 @@
 //! `rosterd demo`: a demo channel and customer whose first page of users is exactly the seed's
-//! example, plus a demo client, so a new user sees a working request within seconds.
+//! example, plus a demo client and a demo console account, so a new user sees a working request
+//! and a signed-in console within seconds.
 
 use anyhow::Context;
-use app::{App, Created, CreatedClient, NewClient};
+use app::{App, Created, CreatedClient, NewAccount, NewClient};
 use chrono::Utc;
 use domain::access::SystemScope;
 use domain::service::SecretChange;
@@ -15,6 +16,8 @@ use uuid::Uuid;
 pub const DEMO_CUSTOMER: Uuid = Uuid::from_u128(0x3f2b8c1e_5d4a_4e6b_9c7d_1a2b3c4d5e6f);
 pub const DEMO_CHANNEL: i64 = 1;
 pub const DEMO_CLIENT_NAME: &str = "rosterd-demo";
+/// The demo's console account (Admin, provider scope); its password is new on every run.
+pub const DEMO_ACCOUNT_NAME: &str = "demo";
 
 /// The demo sets itself up as rosterd itself.
 const DEMO: SystemScope = SystemScope::new("rosterd demo");
@@ -80,4 +83,31 @@ pub async fn prepare(installation: &Installation, app: &App) -> anyhow::Result<C
         Created::WithSecret(client) => Ok(client),
         Created::External(_) => anyhow::bail!("the demo client was created without a secret"),
     }
+}
+
+/// Creates the demo console account, or gives it a new password (ending its old sessions), and
+/// returns the password.
+pub async fn prepare_account(app: &App) -> anyhow::Result<String> {
+    let principal = DEMO.principal();
+    let password = auth::generate_client_secret();
+    let exists = app
+        .list_accounts(&principal)
+        .await?
+        .iter()
+        .any(|account| account.name.eq_ignore_ascii_case(DEMO_ACCOUNT_NAME));
+    if exists {
+        app.set_account_password(&principal, DEMO_ACCOUNT_NAME, password.clone())
+            .await
+            .context("setting the demo account's password")?;
+    } else {
+        let new = NewAccount {
+            name: DEMO_ACCOUNT_NAME.to_string(),
+            role: Role::Admin,
+            scope: Scope::Provider,
+        };
+        app.create_account(&principal, new, password.clone())
+            .await
+            .context("creating the demo console account")?;
+    }
+    Ok(password)
 }

@@ -50,7 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
             let metrics = metrics_listener::spawn(serve.metrics_listen, &state, &front_door).await?;
-            let served = serve::run(listener, front_door, state, Some(engine), shutdown).await;
+            let served = serve::run(listener, front_door, state, Some(engine), shutdown, &base, &serve).await;
             if let Some(metrics) = metrics {
                 metrics.abort();
             }
@@ -77,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
             let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
             let client = demo::prepare(&installation, &state.app).await?;
+            let account_password = demo::prepare_account(&state.app).await?;
             let client_id = client.client_id.parse()?;
             let token = state.app.keys().issue(client_id, chrono::Utc::now())?;
             println!("rosterd demo is listening on {base}");
@@ -103,8 +104,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 client.client_id, client.client_secret
             );
             println!();
+            println!(
+                "Web console: {base}/console/ (sign in as '{}', password {})",
+                demo::DEMO_ACCOUNT_NAME,
+                account_password
+            );
+            println!();
             println!("Press Ctrl-C to stop.");
-            serve::run(listener, front_door, state, Some(engine), shutdown).await
+            serve::run(listener, front_door, state, Some(engine), shutdown, &base, &serve).await
         }
         Command::Client { store, action } => {
             let installation = serve::open(&store).await?;

@@ -1,4 +1,4 @@
-//! Wiring for the server: open the store, load keys, build the router, serve until a signal,
+//! Wiring for the server: open the store, load keys, build the router (API and web console), serve until a signal,
 //! then stop the sync engine.
 
 use std::net::SocketAddr;
@@ -116,6 +116,18 @@ pub fn app_state(
     AppState::new(installation.app(keys, engine, config), api)
 }
 
+/// The web console's settings: secure cookies behind https, sign-in failures limited like
+/// token requests.
+pub fn console_config(public_url: &str, serve: &ServeArgs) -> console::ConsoleConfig {
+    console::ConsoleConfig::for_public_url(
+        public_url,
+        api::FailureLimit {
+            burst: serve.token_failure_limit,
+            window: Duration::from_secs(serve.token_failure_window_secs.max(1)),
+        },
+    )
+}
+
 /// Binds first, so a caller can print the address before serving.
 pub async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(listen)
@@ -131,8 +143,11 @@ pub async fn run(
     state: AppState,
     engine: Option<sync::Engine>,
     shutdown: Shutdown,
+    public_url: &str,
+    serve: &ServeArgs,
 ) -> anyhow::Result<()> {
-    let app = api::router(state);
+    let console = console::ConsoleState::new(Arc::clone(&state.app), console_config(public_url, serve));
+    let app = api::router(state).merge(console::router(console));
     http_server::serve(listener, app, front_door, shutdown.wait()).await;
     if let Some(engine) = engine {
         engine.shutdown().await;
