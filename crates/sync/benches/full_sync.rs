@@ -140,7 +140,7 @@ async fn bench() {
     })
     .unwrap();
     let engine = Engine::new(
-        Arc::clone(&store),
+        store.clone(),
         graph,
         secrets,
         Arc::new(SystemClock),

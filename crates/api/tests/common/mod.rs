@@ -164,7 +164,7 @@ impl TestApp {
         };
         let graph = graph::GraphClient::with_sleeper(config, Arc::new(graph::RecordingSleeper::new())).unwrap();
         sync::Engine::new(
-            Arc::clone(&self.installation.store),
+            self.installation.store.clone(),
             graph,
             Arc::clone(&self.installation.secret_key),
             Arc::new(sync::SystemClock),
