@@ -121,28 +121,28 @@ async fn connect(dir: &Path, tenant: &FakeTenant) -> domain::CustomerId {
 async fn sign_in(browser: &Client, base: &str, name: &str, password: &str) {
     browser.goto(&format!("{base}/console/")).await.unwrap();
     assert!(browser.current_url().await.unwrap().path().ends_with("/console/login"));
-    browser
-        .find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&browser, Locator::Css("input[name=username]"), name).await;
+    type_into(&browser, Locator::Css("input[name=password]"), password).await;
+    click(&browser, Locator::Id("sign-in")).await;
     browser.wait().for_element(Locator::Id("services")).await.unwrap();
+}
+
+async fn click(browser: &Client, locator: Locator<'_>) {
+    browser.find(locator).await.unwrap().click().await.unwrap();
+}
+
+async fn select(browser: &Client, locator: Locator<'_>, value: &str) {
+    browser
+        .find(locator)
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn type_into(browser: &Client, locator: Locator<'_>, text: &str) {
+    browser.find(locator).await.unwrap().send_keys(text).await.unwrap();
 }
 
 async fn text(browser: &Client, locator: Locator<'_>) -> String {
@@ -216,13 +216,7 @@ async fn console_in_headless_chromium() {
     }
 
     // The demo customer, and its 37 users, page by page.
-    browser
-        .find(Locator::LinkText("demo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("demo")).await;
     browser
         .wait()
         .for_element(Locator::LinkText("Browse users"))
@@ -235,13 +229,7 @@ async fn console_in_headless_chromium() {
     assert_eq!(text(&browser, Locator::Id("page-info")).await, "Page 1 of 4 · 37 users");
     let rows = browser.find_all(Locator::Css("#users tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 10);
-    browser
-        .find(Locator::Id("next-page"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("next-page")).await;
     eventually("page 2", Duration::from_secs(10), || async {
         browser.find(Locator::Id("page-info")).await.map(|_| ()).is_ok()
             && text(&browser, Locator::Id("page-info"))
@@ -250,20 +238,8 @@ async fn console_in_headless_chromium() {
     })
     .await;
     // The page size choice.
-    browser
-        .find(Locator::Css("select[name=size]"))
-        .await
-        .unwrap()
-        .select_by_value("25")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.row button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    select(&browser, Locator::Css("select[name=size]"), "25").await;
+    click(&browser, Locator::Css("form.row button")).await;
     eventually("25 a page", Duration::from_secs(10), || async {
         browser
             .find_all(Locator::Css("#users tbody tr"))
@@ -327,34 +303,15 @@ async fn console_in_headless_chromium() {
     // An API client: created (secret shown once, and it works), then revoked.
     browser.goto(&format!("{base}/console/clients")).await.unwrap();
     browser.find(Locator::Css("#create-client")).await.unwrap();
-    browser
-        .find(Locator::Css("details.card summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#create-client input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("browser-made")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#create-client select[name=role]"))
-        .await
-        .unwrap()
-        .select_by_value("Monitor")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#create-client button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("details.card summary")).await;
+    type_into(
+        &browser,
+        Locator::Css("#create-client input[name=name]"),
+        "browser-made",
+    )
+    .await;
+    select(&browser, Locator::Css("#create-client select[name=role]"), "Monitor").await;
+    click(&browser, Locator::Css("#create-client button")).await;
     let client_id = browser
         .wait()
         .for_element(Locator::Id("new-client-id"))
@@ -386,13 +343,7 @@ async fn console_in_headless_chromium() {
     browser.goto(&format!("{base}/console/clients")).await.unwrap();
     let page = browser.source().await.unwrap();
     assert!(!page.contains(&secret), "the secret is shown only once");
-    browser
-        .find(Locator::Css(&format!("tr[data-client='{client_id}'] button")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css(&format!("tr[data-client='{client_id}'] button"))).await;
     eventually("the revocation", Duration::from_secs(10), || async {
         match browser
             .find(Locator::Css(&format!("tr[data-client='{client_id}']")))
@@ -406,13 +357,7 @@ async fn console_in_headless_chromium() {
     assert_ne!(token(secret, client_id).await, 200, "a revoked client gets no token");
 
     // Sign out: the session is gone.
-    browser
-        .find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("sign-out")).await;
     browser.wait().for_element(Locator::Id("sign-in")).await.unwrap();
     browser.goto(&format!("{base}/console/services")).await.unwrap();
     assert!(browser.current_url().await.unwrap().path().ends_with("/console/login"));
