@@ -121,9 +121,9 @@ async fn connect(dir: &Path, tenant: &FakeTenant) -> domain::CustomerId {
 async fn sign_in(browser: &Client, base: &str, name: &str, password: &str) {
     browser.goto(&format!("{base}/console/")).await.unwrap();
     assert!(browser.current_url().await.unwrap().path().ends_with("/console/login"));
-    type_into(&browser, Locator::Css("input[name=username]"), name).await;
-    type_into(&browser, Locator::Css("input[name=password]"), password).await;
-    click(&browser, Locator::Id("sign-in")).await;
+    type_into(browser, Locator::Css("input[name=username]"), name).await;
+    type_into(browser, Locator::Css("input[name=password]"), password).await;
+    click(browser, Locator::Id("sign-in")).await;
     browser.wait().for_element(Locator::Id("services")).await.unwrap();
 }
 
