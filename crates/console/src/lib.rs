@@ -34,6 +34,9 @@ pub const PREFIX: &str = "/console";
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Largest form body accepted, in bytes.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
 /// Settings of the console.
 #[derive(Debug, Clone)]
 pub struct ConsoleConfig {
@@ -177,6 +180,9 @@ pub fn router(state: ConsoleState) -> Router {
     }
     router
         .layer(axum::middleware::map_response(security_headers))
+        // Console forms are small; anything bigger is refused before it is read.
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 

@@ -3,7 +3,8 @@
 //! customer connected to the fake Graph so that "Sync now" really syncs. Signs in, reads the
 //! services, opens the demo customer and pages its users, starts a sync and watches htmx update
 //! its progress until it finishes, creates and revokes an API client, signs out, and checks that
-//! a Monitor sees no "Sync now" and is refused (403) when it posts the form anyway.
+//! a Monitor sees no "Sync now" and is refused (403) when it posts the form anyway; at phone width
+//! the services page does not scroll sideways.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
 //! test says so and passes, except under `CI`, where it fails. `ROSTERD_UPDATE_SCREENSHOT=1`
@@ -214,6 +215,20 @@ async fn console_in_headless_chromium() {
     if std::env::var_os("ROSTERD_UPDATE_SCREENSHOT").is_some() {
         std::fs::write(screenshot_target(), &png).unwrap();
     }
+
+    // At phone width the page does not scroll sideways (wide tables scroll inside their box).
+    browser.set_window_size(390, 844).await.unwrap();
+    browser.refresh().await.unwrap();
+    browser.wait().for_element(Locator::Id("services")).await.unwrap();
+    let overflow = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow.as_i64(), Some(0), "no horizontal scrolling at phone width");
+    browser.set_window_size(1280, 800).await.unwrap();
 
     // The demo customer, and its 37 users, page by page.
     click(&browser, Locator::LinkText("demo")).await;
