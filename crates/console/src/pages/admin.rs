@@ -15,6 +15,13 @@ use crate::render::{self, page, when, Nav};
 use crate::session::Signed;
 use crate::ConsoleState;
 
+/// A name as one URL path segment (names may hold spaces, `?`, `#`, `%`).
+fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 fn scope_text(scope: &Scope) -> String {
     match scope {
         Scope::Provider => "provider".to_string(),
@@ -231,7 +238,7 @@ fn accounts_page(signed: &Signed, accounts: &[AccountView], flash: Option<Markup
                                 @if let Some(at) = a.disabled_at { span.badge.muted { "disabled " (when(Some(at))) } }
                                 @else if a.name == signed.session.name { span.muted { "you" } }
                                 @else {
-                                    form.inline method="post" action={ "/console/accounts/" (a.name) "/disable" } {
+                                    form.inline method="post" action={ "/console/accounts/" (path_segment(&a.name)) "/disable" } {
                                         input type="hidden" name="csrf" value=(csrf);
                                         button.danger type="submit" { "Disable" }
                                     }

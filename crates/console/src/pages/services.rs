@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{NaiveDate, Utc};
+use domain::access::CONNECTION_FIELDS;
 use domain::{CustomerId, LicenseType, Service};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -162,6 +163,8 @@ async fn render_detail(state: &ConsoleState, signed: &Signed, id: CustomerId, fl
         Err(error) => return render::error_page(Some(&signed.session), &error),
     };
     let writer = signed.session.role.can_write();
+    // The connection form only for those the field rule lets change it (not customer-scoped).
+    let may_connect = writer && principal.may_change_fields(CONNECTION_FIELDS).is_ok();
     let csrf = &signed.session.csrf_token;
     let sync = &service.sync;
     let body = html! {
@@ -200,6 +203,8 @@ async fn render_detail(state: &ConsoleState, signed: &Signed, id: CustomerId, fl
                     span.muted { "Reads the tenant from Microsoft Graph and commits a new generation if anything changed." }
                 }
             }
+        }
+        @if may_connect {
             details.card open[!service.has_secure_connection()] {
                 summary { "Change license and app registration" }
                 form.stack method="post" action={ "/console/services/" (service.id) "/connection" } {
