@@ -24,6 +24,14 @@ fn start_error(error: StartError) -> AppError {
     }
 }
 
+/// Who a sync's task says asked for it.
+fn trigger_of(principal: &Principal) -> sync::Trigger {
+    match principal.account() {
+        Some(account) => sync::Trigger::Console(account.name.clone()),
+        None => sync::Trigger::Api(principal.client()),
+    }
+}
+
 impl App {
     fn engine(&self) -> AppResult<&sync::Engine> {
         self.sync
@@ -38,7 +46,7 @@ impl App {
         service.may_sync_users()?;
         let task = self
             .engine()?
-            .start(grant, full, principal.client())
+            .start_by(grant, full, trigger_of(principal))
             .await
             .map_err(start_error)?;
         self.audit(

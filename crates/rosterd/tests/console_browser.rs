@@ -308,6 +308,7 @@ async fn console_in_headless_chromium() {
     );
     let task = text(&browser, Locator::Id("task")).await;
     assert!(task.contains("committed generation"), "{task}");
+    assert!(task.contains("Requested by console account ops"), "{task}");
     browser
         .goto(&format!("{base}/console/services/{fabrikam}"))
         .await

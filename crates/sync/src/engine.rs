@@ -28,7 +28,7 @@ use crate::schedule::{chrono_duration, failure_state, interrupted_state};
 use crate::task_log::TaskLog;
 
 /// Who asked for a sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     /// The scheduler: a quick cycle or the daily reconciliation.
     Scheduled,
@@ -36,15 +36,18 @@ pub enum Trigger {
     Api(Option<ClientId>),
     /// `rosterd sync` on the command line.
     Cli,
+    /// "Sync now" in the web console, by this account (its name).
+    Console(String),
 }
 
 impl Trigger {
-    fn describe(self) -> String {
+    fn describe(&self) -> String {
         match self {
             Self::Scheduled => "the scheduler".to_string(),
             Self::Api(Some(client)) => format!("API client {client}"),
             Self::Api(None) => "the API".to_string(),
             Self::Cli => "the command line".to_string(),
+            Self::Console(account) => format!("console account {account}"),
         }
     }
 }
@@ -198,7 +201,17 @@ impl Engine {
         full: bool,
         requested_by: Option<ClientId>,
     ) -> Result<String, StartError> {
-        let launch = self.prepare(customer, full, Trigger::Api(requested_by), None).await?;
+        self.start_by(customer, full, Trigger::Api(requested_by)).await
+    }
+
+    /// [`start`](Self::start), saying who asked in the task's details.
+    pub async fn start_by(
+        &self,
+        customer: Authorized<CustomerId, Write>,
+        full: bool,
+        trigger: Trigger,
+    ) -> Result<String, StartError> {
+        let launch = self.prepare(customer, full, trigger, None).await?;
         let task_id = launch.log.id();
         self.inner.tracker.spawn(execute(Arc::clone(&self.inner), launch, None));
         Ok(task_id)
