@@ -1,23 +1,30 @@
-//! The PostgreSQL side of the SQL core: parameters and columns in PostgreSQL's own types
+//! The PostgreSQL side of the SQL core: the pool and its migrations, parameters and columns in PostgreSQL's own types
 //! (`uuid`, `timestamptz`, arrays), statements on the pool, and the bulk operations PostgreSQL
 //! does its own way.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::CustomerId;
-use futures::TryStreamExt;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::Query;
-use sqlx::{Postgres, Row as _};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::{Arguments as _, Postgres};
 use store::{StoreError, StoreResult, UserRow};
-use store_sql::{Access, Driver, Param, SqlError, SqlRow, Transaction};
+use store_sql::{db_error, Access, Driver, Param, SqlError, SqlRow};
 use uuid::Uuid;
 
-use crate::connect::PgDriver;
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The PostgreSQL driver of the SQL core. Cheap to clone: clones share the pool. Several
+/// processes may use one database at once; migrations and sync claims are safe under that.
+#[derive(Debug, Clone)]
+pub struct PgDriver {
+    pool: PgPool,
+}
 
 /// Binds the core's parameters as PostgreSQL values (each typed, `None` included).
 fn bind<'q>(params: &[Param<'q>]) -> Result<PgArguments, SqlError> {
-    use sqlx::Arguments as _;
     let mut args = PgArguments::default();
     for param in params {
         match *param {
@@ -34,89 +41,15 @@ fn bind<'q>(params: &[Param<'q>]) -> Result<PgArguments, SqlError> {
     Ok(args)
 }
 
-fn query<'q>(sql: &'q str, params: &[Param<'q>]) -> Result<Query<'q, Postgres, PgArguments>, SqlError> {
-    Ok(sqlx::query_with(sql, bind(params)?))
-}
+store_sql::sqlx_statements!(database: Postgres, bind: bind, row: Row, transaction: PgTx);
 
-/// A PostgreSQL row as the core reads it.
-struct Row<'r>(&'r PgRow);
-
-impl<'r> Row<'r> {
-    fn get<T>(&self, column: &str) -> StoreResult<T>
-    where
-        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    {
-        self.0
-            .try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-    }
-}
-
-impl SqlRow for Row<'_> {
-    fn i64(&self, column: &str) -> StoreResult<Option<i64>> {
+impl Row<'_> {
+    fn uuid_column(&self, column: &str) -> StoreResult<Option<Uuid>> {
         self.get(column)
     }
 
-    fn bool(&self, column: &str) -> StoreResult<Option<bool>> {
+    fn time_column(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         self.get(column)
-    }
-
-    fn text(&self, column: &str) -> StoreResult<Option<String>> {
-        self.get(column)
-    }
-
-    fn bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.get(column)
-    }
-
-    fn uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
-        self.get(column)
-    }
-
-    fn time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        self.get(column)
-    }
-}
-
-async fn fetch_on<'e, E, T, F>(executor: E, sql: &'e str, params: &[Param<'e>], mut map: F) -> Result<Vec<T>, SqlError>
-where
-    E: sqlx::Executor<'e, Database = Postgres>,
-    F: FnMut(&dyn SqlRow) -> StoreResult<T>,
-{
-    let mut rows = query(sql, params)?.fetch(executor);
-    let mut out = Vec::new();
-    while let Some(row) = rows.try_next().await? {
-        out.push(map(&Row(&row))?);
-    }
-    Ok(out)
-}
-
-async fn execute_on<'e, E>(executor: E, sql: &'e str, params: &[Param<'e>]) -> Result<u64, SqlError>
-where
-    E: sqlx::Executor<'e, Database = Postgres>,
-{
-    Ok(query(sql, params)?.execute(executor).await?.rows_affected())
-}
-
-/// A write transaction on one pooled connection.
-pub struct PgTx(sqlx::Transaction<'static, Postgres>);
-
-#[async_trait]
-impl Transaction for PgTx {
-    async fn fetch<T, F>(&mut self, sql: &str, params: &[Param<'_>], map: F) -> Result<Vec<T>, SqlError>
-    where
-        T: Send,
-        F: FnMut(&dyn SqlRow) -> StoreResult<T> + Send,
-    {
-        fetch_on(&mut *self.0, sql, params, map).await
-    }
-
-    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
-        execute_on(&mut *self.0, sql, params).await
-    }
-
-    async fn commit(self) -> Result<(), SqlError> {
-        Ok(self.0.commit().await?)
     }
 }
 
@@ -134,8 +67,20 @@ impl Driver for PgDriver {
         format!("{column} = ANY({placeholder})")
     }
 
+    /// Connects to `url` (`postgres://user@host:port/db`) and applies pending migrations (the
+    /// migrator holds an advisory lock, so concurrent starts do not race).
     async fn connect(url: &str) -> StoreResult<Self> {
-        Self::open(url).await
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(db_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::backend(format!("migrating PostgreSQL database: {e}")))?;
+        Ok(Self { pool })
     }
 
     async fn close(&self) {

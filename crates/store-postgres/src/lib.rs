@@ -4,10 +4,9 @@
 //! insert of a generation's users, and the row locks (`FOR SHARE`, `FOR UPDATE SKIP LOCKED`)
 //! that make several server processes on one database safe.
 
-mod connect;
 mod driver;
 
-pub use connect::PgDriver;
+pub use driver::PgDriver;
 
 /// The PostgreSQL store: every role of `store::Store` on a [`PgDriver`].
 /// `PgStore::connect(url)` opens it; clones share the pool.

@@ -12,6 +12,7 @@ mod driver;
 mod error;
 mod leases;
 mod param;
+mod plumbing;
 mod row;
 mod services;
 mod tasks;
@@ -25,6 +26,16 @@ pub use error::{db_error, SqlError};
 pub use param::Param;
 pub use row::{Column, SqlRow};
 pub use users::READ_PAGE_SQL;
+
+/// What [`sqlx_statements!`] expands to refers to, so that a backend needs no extra dependency.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use chrono::{DateTime, Utc};
+    pub use futures::TryStreamExt;
+    pub use sqlx;
+    pub use uuid::Uuid;
+}
 
 /// A store on one SQL database: every role of [`store::Store`], on the driver `D`. Cheap to clone
 /// when the driver is (the backends' drivers share their pools).

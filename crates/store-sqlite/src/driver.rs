@@ -8,12 +8,10 @@ use std::sync::OnceLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::CustomerId;
-use futures::TryStreamExt;
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row as _, Sqlite};
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments as _, Sqlite};
 use store::{StoreError, StoreResult, UserRow};
-use store_sql::{Access, Driver, Param, SqlError, SqlRow, Transaction};
+use store_sql::{Access, Driver, Param, SqlError, SqlRow};
 use uuid::Uuid;
 
 use crate::connect::SqliteDriver;
@@ -31,12 +29,10 @@ fn guid(id: Uuid) -> String {
 }
 
 /// Binds the core's parameters in SQLite's storage classes.
-fn bind<'q>(params: &[Param<'q>]) -> SqliteArguments<'q> {
-    use sqlx::Arguments as _;
+fn bind<'q>(params: &[Param<'q>]) -> Result<SqliteArguments<'q>, SqlError> {
     let mut args = SqliteArguments::default();
     for param in params {
-        // Encoding into SQLite's argument buffer does not fail for these types.
-        let _ = match *param {
+        match *param {
             Param::I64(v) => args.add(v),
             Param::Bool(v) => args.add(v),
             Param::Text(v) => args.add(v),
@@ -48,53 +44,24 @@ fn bind<'q>(params: &[Param<'q>]) -> SqliteArguments<'q> {
                 let quoted: Vec<String> = ids.iter().map(|id| format!("\"{}\"", guid(*id))).collect();
                 format!("[{}]", quoted.join(","))
             })),
-        };
+        }
+        .map_err(|e| StoreError::backend(format!("binding a parameter: {e}")))?;
     }
-    args
+    Ok(args)
 }
 
-fn query<'q>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, Sqlite, SqliteArguments<'q>> {
-    sqlx::query_with(sql, bind(params))
-}
+store_sql::sqlx_statements!(database: Sqlite, bind: bind, row: Row, transaction: SqliteTx);
 
-/// A SQLite row as the core reads it.
-struct Row<'r>(&'r SqliteRow);
-
-impl<'r> Row<'r> {
-    fn get<T>(&self, column: &str) -> StoreResult<T>
-    where
-        T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-    {
-        self.0
-            .try_get(column)
-            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-    }
-}
-
-impl SqlRow for Row<'_> {
-    fn i64(&self, column: &str) -> StoreResult<Option<i64>> {
-        self.get(column)
-    }
-
-    fn bool(&self, column: &str) -> StoreResult<Option<bool>> {
-        self.get(column)
-    }
-
-    fn text(&self, column: &str) -> StoreResult<Option<String>> {
-        self.get(column)
-    }
-
-    fn bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.get(column)
-    }
-
-    fn uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+impl Row<'_> {
+    /// GUIDs are stored as lower-case text.
+    fn uuid_column(&self, column: &str) -> StoreResult<Option<Uuid>> {
         let text: Option<&str> = self.get(column)?;
         text.map(|t| Uuid::parse_str(t).map_err(|_| StoreError::Corrupt(format!("{column}: '{t}' is not a GUID"))))
             .transpose()
     }
 
-    fn time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    /// Timestamps are stored as integer microseconds since the epoch.
+    fn time_column(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let micros: Option<i64> = self.get(column)?;
         micros
             .map(|m| {
@@ -103,26 +70,6 @@ impl SqlRow for Row<'_> {
             })
             .transpose()
     }
-}
-
-async fn fetch_on<'e, E, T, F>(executor: E, sql: &'e str, params: &[Param<'e>], mut map: F) -> Result<Vec<T>, SqlError>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-    F: FnMut(&dyn SqlRow) -> StoreResult<T>,
-{
-    let mut rows = query(sql, params).fetch(executor);
-    let mut out = Vec::new();
-    while let Some(row) = rows.try_next().await? {
-        out.push(map(&Row(&row))?);
-    }
-    Ok(out)
-}
-
-async fn execute_on<'e, E>(executor: E, sql: &'e str, params: &[Param<'e>]) -> Result<u64, SqlError>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-{
-    Ok(query(sql, params).execute(executor).await?.rows_affected())
 }
 
 /// `INSERT ... VALUES (?,?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
@@ -146,28 +93,6 @@ fn insert_sql(rows: usize) -> String {
 fn full_insert_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| insert_sql(ROWS_PER_INSERT))
-}
-
-/// A write transaction on the writer connection, begun with `BEGIN IMMEDIATE`.
-pub struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
-
-#[async_trait]
-impl Transaction for SqliteTx {
-    async fn fetch<T, F>(&mut self, sql: &str, params: &[Param<'_>], map: F) -> Result<Vec<T>, SqlError>
-    where
-        T: Send,
-        F: FnMut(&dyn SqlRow) -> StoreResult<T> + Send,
-    {
-        fetch_on(&mut *self.0, sql, params, map).await
-    }
-
-    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
-        execute_on(&mut *self.0, sql, params).await
-    }
-
-    async fn commit(self) -> Result<(), SqlError> {
-        Ok(self.0.commit().await?)
-    }
 }
 
 #[async_trait]
@@ -263,6 +188,7 @@ impl Driver for SqliteDriver {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Row as _;
     use store_sql::READ_PAGE_SQL;
 
     use super::*;
