@@ -240,6 +240,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn backend_errors_keep_the_driver_error_as_their_source() {
+        use std::error::Error as _;
+        use store::{StoreError, StoreInfo as _, TaskStore as _};
+
+        let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let error: StoreError = store
+            .driver()
+            .execute("UPDATE no_such_table SET x = 1", &[])
+            .await
+            .unwrap_err()
+            .into();
+        assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
+        let source = error.source().expect("a source");
+        assert!(source.downcast_ref::<sqlx::Error>().is_some(), "{source:?}");
+        assert!(error.to_string().contains("no_such_table"), "{error}");
+
+        // Through a role trait too, once the connections are gone.
+        store.close().await;
+        let closed = store.prune_tasks("sync", chrono::Utc::now()).await.unwrap_err();
+        assert!(
+            closed.source().and_then(|s| s.downcast_ref::<sqlx::Error>()).is_some(),
+            "{closed:?}"
+        );
+        assert!(store.ping().await.is_err());
+    }
+
+    #[tokio::test]
     async fn page_reads_search_the_primary_key_and_never_sort() {
         let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
         let sql = format!("EXPLAIN QUERY PLAN {READ_PAGE_SQL}");
