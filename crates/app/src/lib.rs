@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::access::Principal;
-use store::{ConsoleStore, Database, Store};
+use store::{ConsoleStore, Store};
 use tokio::sync::Semaphore;
 
 pub use accounts::{
@@ -96,9 +96,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(database: Arc<dyn Database>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
-        let store: Arc<dyn Store> = database.clone();
-        let console: Arc<dyn ConsoleStore> = database;
+    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+        let console: Arc<dyn ConsoleStore> = store.clone();
         Self {
             console,
             pages: page_cache::PageCache::new(config.page_cache_bytes),

@@ -9,7 +9,7 @@ use anyhow::{bail, ensure, Context};
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::service::SecretChange;
 use domain::{CustomerId, NewService, Service, ServicePatch, ShortName};
-use store::{Database, GenerationCommit, Store, StoreError};
+use store::{GenerationCommit, Store, StoreError};
 
 use rosterd::{open_store, redact};
 
@@ -74,7 +74,7 @@ async fn is_empty(store: &dyn Store) -> anyhow::Result<bool> {
         && store.list_tasks(&COPY).await?.is_empty())
 }
 
-pub async fn copy_installation(source: &Arc<dyn Database>, target: &Arc<dyn Database>) -> anyhow::Result<CopyReport> {
+pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>) -> anyhow::Result<CopyReport> {
     let mut report = CopyReport::default();
     for key in source.signing_keys().await? {
         target.insert_signing_key(&key).await?;
@@ -193,7 +193,7 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
 }
 
 /// Every copied record is in the target, and each service serves as many users as the source.
-async fn verify(source: &dyn Store, target: &dyn Database, report: &CopyReport) -> anyhow::Result<()> {
+async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> anyhow::Result<()> {
     for service in source.list_services(&COPY.principal().visibility(None)).await? {
         let copied = target
             .get_service(&read(service.id))

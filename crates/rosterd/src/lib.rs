@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use app::{App, AppConfig, ExternalIssuerConfig, ExternalVerifier, KeyRing, TokenSettings};
-use store::Database;
+use store::Store;
 
 pub use store_url::{open_store, redact};
 
@@ -18,7 +18,7 @@ pub const AUDIENCE: &str = "api://rosterd";
 
 /// Store and secret key, ready for any command that needs them.
 pub struct Installation {
-    pub store: Arc<dyn Database>,
+    pub store: Arc<dyn Store>,
     pub secret_key: Arc<auth::SecretKey>,
 }
 
@@ -32,7 +32,7 @@ impl Installation {
     }
 
     /// An installation over an open store and a key already at hand.
-    pub fn with(store: Arc<dyn Database>, secret_key: Arc<auth::SecretKey>) -> Self {
+    pub fn with(store: Arc<dyn Store>, secret_key: Arc<auth::SecretKey>) -> Self {
         Self { store, secret_key }
     }
 

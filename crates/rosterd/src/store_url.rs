@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use store::Database;
+use store::Store;
 
 /// Opens the database `url` names, with every role of the store (the `Store` port and the
 /// console's records).
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Database>> {
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = store_sqlite::SqliteStore::connect(url)
             .await

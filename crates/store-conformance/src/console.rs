@@ -5,7 +5,7 @@
 use chrono::Duration;
 use domain::access::Scope;
 use domain::{AccountId, CustomerId, Role};
-use store::{AccountRecord, Database, SessionRecord, StoreError, Taken, TaskRecord, TaskStatus};
+use store::{AccountRecord, SessionRecord, Store, StoreError, Taken, TaskRecord, TaskStatus};
 
 use crate::sample::{instant, new_service};
 use crate::{grant, r, w, SYSTEM};
@@ -32,7 +32,7 @@ fn session(hash: &str, account: AccountId, offset_secs: i64) -> SessionRecord {
     }
 }
 
-pub async fn accounts_and_sessions(store: &dyn Database) {
+pub async fn accounts_and_sessions(store: &dyn Store) {
     assert!(store.list_accounts().await.unwrap().is_empty());
     let alice = account("Alice", Role::Admin, Scope::Provider, 0);
     let bob = account("bob", Role::Monitor, Scope::Channel { channel_id: 3 }, 10);
@@ -108,7 +108,7 @@ pub async fn accounts_and_sessions(store: &dyn Database) {
     assert_eq!(store.get_session("old").await.unwrap(), None);
 }
 
-pub async fn recent_tasks_of_a_customer(store: &dyn Database) {
+pub async fn recent_tasks_of_a_customer(store: &dyn Store) {
     let one = store.create_service(&grant(new_service("one"))).await.unwrap().id;
     let two = store.create_service(&grant(new_service("two"))).await.unwrap().id;
     let task = |n: i64, customer: CustomerId| TaskRecord {

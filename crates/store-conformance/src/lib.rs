@@ -46,7 +46,7 @@ pub use services::{
 
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::CustomerId;
-use store::Database;
+use store::Store;
 
 /// The suite acts as rosterd itself: every check below is about storage, not authorization.
 pub const SYSTEM: SystemScope = SystemScope::new("store conformance");
@@ -69,19 +69,19 @@ pub fn grant<T>(value: T) -> Authorized<T, Write> {
 /// A store under test, plus whatever must outlive it (the temporary directory of a SQLite file).
 pub struct Fixture {
     // Declared first so it is dropped (and its pools closed) before the directory goes.
-    store: Box<dyn Database>,
+    store: Box<dyn Store>,
     _keep: Option<tempfile::TempDir>,
 }
 
 impl Fixture {
-    pub fn new(store: impl Database, keep: Option<tempfile::TempDir>) -> Self {
+    pub fn new(store: impl Store, keep: Option<tempfile::TempDir>) -> Self {
         Self {
             store: Box::new(store),
             _keep: keep,
         }
     }
 
-    pub fn store(&self) -> &dyn Database {
+    pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 }

@@ -1,14 +1,12 @@
 //! What the web console stores: console accounts (people, with a password hash), their
 //! server-side sessions (shared by every replica, kept under a hash of the session id), and the
-//! recent tasks of one customer. A role trait of its own, implemented by both backends next to
-//! [`Store`]; [`Database`] is a backend with both.
+//! recent tasks of one customer: a role of the [`Store`](crate::Store) bundle.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::access::{Authorized, Write};
 use domain::{AccountId, CustomerId, Role, Scope};
 
-use crate::Store;
 use crate::{StoreResult, TaskRecord};
 
 /// A console account. The password is stored only as an argon2id hash.
@@ -40,7 +38,7 @@ pub struct SessionRecord {
 
 /// Storage of console accounts, sessions and per-customer task lists.
 #[async_trait]
-pub trait ConsoleStore: Send + Sync + 'static {
+pub trait ConsoleStore: Send + Sync {
     /// `Taken(AccountName)` when an account has this name (without regard to case).
     async fn create_account(&self, account: &Authorized<AccountRecord, Write>) -> StoreResult<()>;
     /// The account with this name (without regard to case).
@@ -70,8 +68,3 @@ pub trait ConsoleStore: Send + Sync + 'static {
     /// The latest tasks of one customer, newest first, at most `limit`.
     async fn recent_tasks(&self, customer: &Authorized<CustomerId>, limit: i64) -> StoreResult<Vec<TaskRecord>>;
 }
-
-/// A store backend with every role: the [`Store`] port and the [`ConsoleStore`].
-pub trait Database: Store + ConsoleStore {}
-
-impl<T: Store + ConsoleStore> Database for T {}
