@@ -209,6 +209,8 @@ impl App {
                 StoreError::NotFound(_) => AppError::client_not_found(),
                 other => other.into(),
             })?;
+        // Its next request through this replica is refused (others follow within record_ttl).
+        self.recent.forget_client(id);
         self.audit(principal, "client.revoke", None, format!("client {id}"))
             .await;
         Ok(())

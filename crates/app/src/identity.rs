@@ -17,8 +17,8 @@ impl App {
     pub async fn authenticate(&self, token: &str) -> AppResult<Principal> {
         let verified = self.keys.verify(token, Utc::now()).await?;
         let client = self
-            .store
-            .get_client(verified.client)
+            .recent
+            .client(self.store.as_ref(), verified.client)
             .await?
             .ok_or_else(|| AppError::invalid_token("the token's client no longer exists"))?;
         if client.revoked_at.is_some() {

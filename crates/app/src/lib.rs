@@ -17,6 +17,7 @@ mod identity;
 mod import;
 mod keyring;
 mod page_cache;
+mod recent;
 mod services;
 mod syncs;
 mod users;
@@ -52,6 +53,12 @@ pub struct AppConfig {
     pub page_cache_bytes: usize,
     /// How long the installation-wide gauges are reused before they are read again.
     pub metrics_refresh: Duration,
+    /// How long the read path reuses a client record or service row it read (zero: never).
+    /// Changes made through this process are seen at once; through another replica, within
+    /// this time.
+    pub record_ttl: Duration,
+    /// Client records and service rows kept for `record_ttl`, at most (each kind).
+    pub record_cache_entries: u64,
 }
 
 impl Default for AppConfig {
@@ -62,6 +69,8 @@ impl Default for AppConfig {
             max_concurrent_imports: 2,
             page_cache_bytes: 256 << 20,
             metrics_refresh: Duration::from_secs(15),
+            record_ttl: Duration::from_secs(1),
+            record_cache_entries: 100_000,
         }
     }
 }
@@ -87,20 +96,36 @@ pub struct App {
     imports: Arc<Semaphore>,
     counters: Counters,
     fleet: health::FleetCache,
+    /// Client records and service rows the read path reuses for a moment.
+    recent: Arc<recent::RecentRecords>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+        let recent = Arc::new(recent::RecentRecords::new(
+            config.record_ttl,
+            config.record_cache_entries,
+            Arc::new(sync::SystemClock),
+        ));
+        if let Some(engine) = &sync {
+            recent::forget_after_rounds(engine, &recent);
+        }
         Self {
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
             counters: Counters::default(),
+            recent,
             store,
             keys,
             sync,
             config,
         }
+    }
+
+    /// Reads time from `clock` for the reuse of recently read records (tests move it by hand).
+    pub fn set_record_clock(&self, clock: Arc<dyn sync::Clock>) {
+        self.recent.set_clock(clock);
     }
 
     pub fn config(&self) -> &AppConfig {

@@ -30,7 +30,14 @@ impl App {
         id: CustomerId,
         page: PageRequest,
     ) -> AppResult<UsersPage<'_>> {
-        let (grant, service) = self.authorize::<Read>(principal, id).await?;
+        // The service row as read within the last moment: it names the generation to serve
+        // (and the page cache holds pages by generation, so a cached page is never a mix).
+        let found = self
+            .recent
+            .service(self.store.as_ref(), id)
+            .await?
+            .ok_or_else(AppError::customer_not_found)?;
+        let (grant, service) = principal.authorize::<Read>(found)?;
         service.may_list_users()?;
         let key = PageKey {
             customer: service.id,

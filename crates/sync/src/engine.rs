@@ -104,6 +104,9 @@ pub(crate) struct Inner {
     running: Mutex<HashMap<CustomerId, String>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    /// Told about every customer whose sync round ended (committed or not), before its task
+    /// says so: the application forgets what it remembered of the service.
+    after_round: std::sync::OnceLock<Arc<dyn Fn(CustomerId) + Send + Sync>>,
 }
 
 impl Inner {
@@ -172,12 +175,20 @@ impl Engine {
                 running: Mutex::new(HashMap::new()),
                 cancel: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                after_round: std::sync::OnceLock::new(),
             }),
         })
     }
 
     pub fn config(&self) -> &SyncConfig {
         &self.inner.config
+    }
+
+    /// Calls `listener` with the customer each time one of its rounds ends in this process
+    /// (after a commit, and before the task reports the end), so that whoever caches the
+    /// service row can read it again. Only the first listener set counts.
+    pub fn after_each_round(&self, listener: Arc<dyn Fn(CustomerId) + Send + Sync>) {
+        let _ = self.inner.after_round.set(listener);
     }
 
     /// Syncs running right now in this process (each holds one of `max_concurrent` slots).
@@ -439,6 +450,9 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
             };
             let result = run(input).await;
             drop(permit);
+            if let Some(listener) = inner.after_round.get() {
+                listener(customer);
+            }
             result
         }
         Err(error) => Err(error),
