@@ -45,6 +45,8 @@ pub enum TokenSource {
 pub struct VerifiedBearer {
     pub client: ClientId,
     pub source: TokenSource,
+    /// Whether the verified-token cache already knew it (`None`: not a token it keeps).
+    pub remembered: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,23 +136,26 @@ impl KeyRing {
                 return Ok(VerifiedBearer {
                     client,
                     source: TokenSource::External,
+                    remembered: None,
                 });
             }
         }
-        let built_in = |client| VerifiedBearer {
+        let caching = self.verified.is_some();
+        let built_in = |client, hit: bool| VerifiedBearer {
             client,
             source: TokenSource::BuiltIn,
+            remembered: caching.then_some(hit),
         };
         if let Some(known) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
             // Strictly before the expiry (no skew): at the edge the full check decides.
             if now < known.expires_at {
-                return Ok(built_in(known.client));
+                return Ok(built_in(known.client, true));
             }
         }
         match self.current().verify(token, now) {
             Ok(verified) => {
                 self.remember(token, &verified);
-                Ok(built_in(verified.client_id))
+                Ok(built_in(verified.client_id, false))
             }
             Err(TokenError::UnknownKey) if self.reload_allowed() => {
                 // Another replica may have created a key after this process loaded its set.
@@ -165,7 +170,7 @@ impl KeyRing {
                     .verify(token, now)
                     .map_err(|e| AppError::invalid_token(e.to_string()))?;
                 self.remember(token, &verified);
-                Ok(built_in(verified.client_id))
+                Ok(built_in(verified.client_id, false))
             }
             Err(error) => Err(AppError::invalid_token(error.to_string())),
         }

@@ -20,9 +20,9 @@ mod page_cache;
 mod recent;
 mod services;
 mod syncs;
+mod telemetry;
 mod users;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
 pub use page_cache::PageKey;
 pub use services::ServiceChange;
+pub use telemetry::{Cache, Counters};
 pub use users::UsersPage;
 
 /// Settings of the operations (the HTTP edge has its own).
@@ -75,15 +76,6 @@ impl Default for AppConfig {
     }
 }
 
-/// What the operations counted, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub page_cache_hits: AtomicU64,
-    pub page_cache_misses: AtomicU64,
-    /// Audit events that could not be written (the operation itself went through).
-    pub audit_write_failures: AtomicU64,
-}
-
 /// The application: shared handles and the operations on them. Cheap to share behind an `Arc`.
 pub struct App {
     store: Arc<dyn Store>,
@@ -107,14 +99,17 @@ impl App {
             config.record_cache_entries,
             Arc::new(sync::SystemClock),
         ));
+
+        let counters = Counters::default();
         if let Some(engine) = &sync {
-            recent::forget_after_rounds(engine, &recent);
+            recent::forget_after_rounds(engine, &recent, &counters);
+            engine.observe_graph(telemetry::graph_observer(&counters));
         }
         Self {
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
-            counters: Counters::default(),
+            counters,
             recent,
             store,
             keys,

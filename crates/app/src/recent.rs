@@ -18,6 +18,8 @@ use domain::{ClientId, CustomerId, Service};
 use store::{ApiClientRecord, Store, StoreResult};
 use sync::Clock;
 
+use crate::telemetry::{Cache, Counters};
+
 /// A value and when it was read.
 #[derive(Clone)]
 struct Stamped<T> {
@@ -104,12 +106,19 @@ impl RecentRecords {
     }
 
     /// The client a token names, read within the last `ttl`.
-    pub(crate) async fn client(&self, store: &dyn Store, id: ClientId) -> StoreResult<Option<ApiClientRecord>> {
+    pub(crate) async fn client(
+        &self,
+        store: &dyn Store,
+        id: ClientId,
+        counters: &Counters,
+    ) -> StoreResult<Option<ApiClientRecord>> {
         if !self.enabled() {
             return store.get_client(id).await;
         }
         let now = self.now();
-        if let Some(found) = self.clients.fresh(&id, now, self.ttl) {
+        let found = self.clients.fresh(&id, now, self.ttl);
+        counters.cache(Cache::ClientRecord, found.is_some());
+        if let Some(found) = found {
             return Ok(found);
         }
         let epoch = self.clients.epoch();
@@ -119,12 +128,19 @@ impl RecentRecords {
     }
 
     /// A service row, read within the last `ttl`, sealed as the store gives it.
-    pub(crate) async fn service(&self, store: &dyn Store, id: CustomerId) -> StoreResult<Option<Unchecked<Service>>> {
+    pub(crate) async fn service(
+        &self,
+        store: &dyn Store,
+        id: CustomerId,
+        counters: &Counters,
+    ) -> StoreResult<Option<Unchecked<Service>>> {
         if !self.enabled() {
             return store.find_service(id).await;
         }
         let now = self.now();
-        if let Some(found) = self.services.fresh(&id, now, self.ttl) {
+        let found = self.services.fresh(&id, now, self.ttl);
+        counters.cache(Cache::ServiceRecord, found.is_some());
+        if let Some(found) = found {
             return Ok(found);
         }
         let epoch = self.services.epoch();
@@ -146,13 +162,15 @@ impl RecentRecords {
 
 /// Makes `recent` forget a service each time the engine ends a round of it in this process, so
 /// a sync this replica acknowledged is served by it at once.
-pub(crate) fn forget_after_rounds(engine: &sync::Engine, recent: &Arc<RecentRecords>) {
-    // Weak: the engine outlives no application, and must not keep one alive.
+pub(crate) fn forget_after_rounds(engine: &sync::Engine, recent: &Arc<RecentRecords>, counters: &Counters) {
+    // Weak: the engine must not keep an application alive.
     let recent = Arc::downgrade(recent);
-    engine.after_each_round(Arc::new(move |customer| {
+    let counters = counters.clone();
+    engine.after_each_round(Arc::new(move |round: &sync::RoundEnd| {
         if let Some(recent) = recent.upgrade() {
-            recent.forget_service(customer);
+            recent.forget_service(round.customer);
         }
+        counters.sync_round(round.succeeded, round.took);
     }));
 }
 

@@ -300,6 +300,7 @@ impl TenantClient {
                 Err(error) => Failure::from_reqwest(error),
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    self.observer().on_event(&GraphEvent::Responded { resource, status });
                     let asked = retry_after(response.headers());
                     match read_body(response).await {
                         Err(failure) => failure,

@@ -32,7 +32,7 @@ pub use client::{GraphClient, TenantClient};
 pub use config::{GraphConfig, DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL};
 pub use credentials::{ClientSecret, TenantCredentials};
 pub use error::{GraphError, Resource, TokenError};
-pub use observer::{GraphEvent, GraphObserver, NoopObserver, RecordingObserver, RetryReason};
+pub use observer::{Both, GraphEvent, GraphObserver, NoopObserver, RecordingObserver, RetryReason};
 pub use pager::{Listing, Page, PageItem, Pager};
 pub use sleeper::{RecordingSleeper, Sleeper, TokioSleeper};
 

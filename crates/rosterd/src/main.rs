@@ -8,6 +8,8 @@ mod metrics_listener;
 mod serve;
 mod sync_wiring;
 
+use std::sync::Arc;
+
 use clap::Parser;
 use cli::{Cli, Command, StoreArgs};
 use tracing_subscriber::EnvFilter;
@@ -48,7 +50,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 engine.spawn_scheduler();
             }
-            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()))
+                .with_connections(Arc::clone(&front_door.stats));
             let metrics = metrics_listener::spawn(serve.metrics_listen, &state, &front_door).await?;
             let served = serve::run(listener, front_door, state, Some(engine), shutdown).await;
             if let Some(metrics) = metrics {
@@ -75,7 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The demo tenant is fictional: no background sync loop, but on-demand syncs and
             // connection checks work for customers connected to a real tenant.
             let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
-            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()))
+                .with_connections(Arc::clone(&front_door.stats));
             let client = demo::prepare(&installation, &state.app).await?;
             let client_id = client.client_id.parse()?;
             let token = state.app.keys().issue(client_id, chrono::Utc::now())?;

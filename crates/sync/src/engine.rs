@@ -106,7 +106,18 @@ pub(crate) struct Inner {
     pub(crate) tracker: TaskTracker,
     /// Told about every customer whose sync round ended (committed or not), before its task
     /// says so: the application forgets what it remembered of the service.
-    after_round: std::sync::OnceLock<Arc<dyn Fn(CustomerId) + Send + Sync>>,
+    after_round: std::sync::OnceLock<Arc<dyn Fn(&RoundEnd) + Send + Sync>>,
+    /// Told about every Graph event of every round, besides the round's task log (metrics).
+    pub(crate) graph_observer: std::sync::OnceLock<Arc<dyn graph::GraphObserver>>,
+}
+
+/// A sync round that ended in this process.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundEnd {
+    pub customer: CustomerId,
+    /// Whether the round did its work (committed, or found nothing to change).
+    pub succeeded: bool,
+    pub took: std::time::Duration,
 }
 
 impl Inner {
@@ -176,6 +187,7 @@ impl Engine {
                 cancel: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 after_round: std::sync::OnceLock::new(),
+                graph_observer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -184,11 +196,17 @@ impl Engine {
         &self.inner.config
     }
 
-    /// Calls `listener` with the customer each time one of its rounds ends in this process
-    /// (after a commit, and before the task reports the end), so that whoever caches the
-    /// service row can read it again. Only the first listener set counts.
-    pub fn after_each_round(&self, listener: Arc<dyn Fn(CustomerId) + Send + Sync>) {
+    /// Calls `listener` each time a round ends in this process (after its commit, and before
+    /// its task reports the end), so that whoever caches the service row can read it again, and
+    /// metrics can count it. Only the first listener set counts.
+    pub fn after_each_round(&self, listener: Arc<dyn Fn(&RoundEnd) + Send + Sync>) {
         let _ = self.inner.after_round.set(listener);
+    }
+
+    /// Also tells `observer` every Graph event of every round (each round's task log hears
+    /// them anyway). Only the first observer set counts.
+    pub fn observe_graph(&self, observer: Arc<dyn graph::GraphObserver>) {
+        let _ = self.inner.graph_observer.set(observer);
     }
 
     /// Syncs running right now in this process (each holds one of `max_concurrent` slots).
@@ -448,10 +466,15 @@ pub(crate) async fn execute(inner: Arc<Inner>, launch: Launch, permit: Option<Ow
                 cancel: &inner.cancel,
                 started,
             };
+            let round_started = std::time::Instant::now();
             let result = run(input).await;
             drop(permit);
             if let Some(listener) = inner.after_round.get() {
-                listener(customer);
+                listener(&RoundEnd {
+                    customer,
+                    succeeded: result.is_ok(),
+                    took: round_started.elapsed(),
+                });
             }
             result
         }

@@ -26,7 +26,7 @@ mod task_log;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SyncConfig, TASK_KIND};
-pub use engine::{ConnectionOutcome, Engine, StartError, SyncOutcome, Trigger};
+pub use engine::{ConnectionOutcome, Engine, RoundEnd, StartError, SyncOutcome, Trigger};
 pub use error::SyncError;
 pub use progress::{Level, ProgressSink, StderrProgress};
 pub use report::{SyncMode, SyncReport, Timings};

@@ -208,7 +208,11 @@ fn tenant_client(inner: &Inner, service: &Service, log: &Arc<TaskLog>) -> Result
     let secret = inner.secrets.open(sealed).map_err(|_| SyncError::Secret)?;
     let secret = String::from_utf8(secret).map_err(|_| SyncError::Secret)?;
     let credentials = TenantCredentials::new(tenant_id, client_id, secret);
-    Ok(inner.graph.tenant(credentials).with_observer(log.observer()))
+    let observer: Arc<dyn graph::GraphObserver> = match inner.graph_observer.get() {
+        Some(process) => Arc::new(graph::Both(log.observer(), Arc::clone(process))),
+        None => log.observer(),
+    };
+    Ok(inner.graph.tenant(credentials).with_observer(observer))
 }
 
 /// Every Teams user configuration of the tenant. Re-read every cycle: `/users/delta` does not
