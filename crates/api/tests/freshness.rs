@@ -5,6 +5,8 @@
 //! - users imported (or synced) through one replica are served by it at once, and by every other
 //!   within 1 s.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::Arc;

@@ -106,10 +106,13 @@ pub(crate) struct Inner {
     pub(crate) tracker: TaskTracker,
     /// Told about every customer whose sync round ended (committed or not), before its task
     /// says so: the application forgets what it remembered of the service.
-    after_round: std::sync::OnceLock<Arc<dyn Fn(&RoundEnd) + Send + Sync>>,
+    after_round: std::sync::OnceLock<RoundListener>,
     /// Told about every Graph event of every round, besides the round's task log (metrics).
     pub(crate) graph_observer: std::sync::OnceLock<Arc<dyn graph::GraphObserver>>,
 }
+
+/// Told about every round that ends in this process.
+pub type RoundListener = Arc<dyn Fn(&RoundEnd) + Send + Sync>;
 
 /// A sync round that ended in this process.
 #[derive(Debug, Clone, Copy)]
@@ -199,7 +202,7 @@ impl Engine {
     /// Calls `listener` each time a round ends in this process (after its commit, and before
     /// its task reports the end), so that whoever caches the service row can read it again, and
     /// metrics can count it. Only the first listener set counts.
-    pub fn after_each_round(&self, listener: Arc<dyn Fn(&RoundEnd) + Send + Sync>) {
+    pub fn after_each_round(&self, listener: RoundListener) {
         let _ = self.inner.after_round.set(listener);
     }
 
