@@ -8,6 +8,7 @@ mod error;
 mod leases;
 mod services;
 mod store_impl;
+mod subscriptions;
 mod tasks;
 mod users;
 

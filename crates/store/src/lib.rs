@@ -4,6 +4,7 @@
 pub mod error;
 pub mod generation;
 pub mod records;
+pub mod subscriptions;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use domain::{ClientId, CustomerId, NewService, Service, ServicePatch};
 pub use error::{StoreError, StoreResult, Taken};
 pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
 pub use records::*;
+pub use subscriptions::{SubscriptionRecord, SubscriptionStore};
 
 /// Everything rosterd persists. One implementation per database; the backend is chosen once,
 /// from the database URL, when the process starts.
@@ -22,7 +24,7 @@ pub use records::*;
 /// an explicit [`SystemScope`]) make; what is read *for* an authorization comes back
 /// [`Unchecked`] until a principal is authorized to see it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SubscriptionStore + Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

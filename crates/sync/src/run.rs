@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use domain::access::{Authorized, Write};
-use domain::{CustomerId, Service, UsersRefused};
-use graph::{GraphError, Resource, TenantClient, TenantCredentials};
+use domain::{CustomerId, Service};
+use graph::{GraphError, Resource, TenantClient};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::engine::Inner;
+use crate::context::Context;
+use crate::delta_link::StoredLink;
 use crate::error::SyncError;
 use crate::merge::{Changes, Configurations, Mapper, MergeBlocked};
 use crate::pages::{or_cancelled, PageStream, Step};
@@ -25,7 +26,7 @@ use crate::task_log::TaskLog;
 
 /// What a sync needs besides the engine's shared handles.
 pub(crate) struct RunInput<'a> {
-    pub(crate) inner: &'a Inner,
+    pub(crate) inner: &'a Context,
     pub(crate) customer: &'a Authorized<CustomerId, Write>,
     pub(crate) full_requested: bool,
     pub(crate) log: &'a Arc<TaskLog>,
@@ -69,13 +70,33 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     let tenant = tenant_client(inner, &service, log)?;
     let tenant_id = tenant.credentials().tenant_id;
 
-    let (mut mode, mut reason) = choose_mode(&service.sync, full_requested, started, &inner.config);
+    let (mut mode, mut reason) = choose_mode(&service.sync, tenant_id, full_requested, started, &inner.config);
     log.info(format!("{} round: {reason}", mode_name(mode)));
     let mut clocks = Clocks::default();
-    let (configurations, configuration_pages) = read_configurations(&tenant, log, cancel, &mut clocks).await?;
+    let (configurations, configuration_pages, teams_voice) = if inner.graph.offers_teams_admin_api() {
+        match read_configurations(&tenant, log, cancel, &mut clocks).await {
+            Ok((configurations, pages)) => (configurations, pages, true),
+            Err(SyncError::Graph(GraphError::NotInThisCloud { status, .. })) => {
+                log.warn(format!(
+                    "{NO_TEAMS_VOICE}: {} answered HTTP {status}. {NO_TEAMS_VOICE_EFFECT}",
+                    Resource::UserConfigurations
+                ));
+                (Arc::new(HashMap::new()), 0, false)
+            }
+            Err(other) => return Err(other),
+        }
+    } else {
+        log.warn(format!(
+            "{NO_TEAMS_VOICE}: the configured Graph is a national cloud (US Government or 21Vianet), \
+             which has no {}. {NO_TEAMS_VOICE_EFFECT}",
+            Resource::UserConfigurations
+        ));
+        (Arc::new(HashMap::new()), 0, false)
+    };
 
     let mut round = None;
-    if let (SyncMode::Delta, Some(link)) = (mode, service.sync.delta_link.as_deref()) {
+    let stored_link = service.sync.delta_link.as_deref().and_then(StoredLink::parse);
+    if let (SyncMode::Delta, Some(link)) = (mode, stored_link.as_ref().map(|l| l.url.as_str())) {
         let fallback = match delta_round(
             inner,
             customer,
@@ -108,7 +129,18 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         Some(round) => round,
         None => {
             mode = SyncMode::Full;
-            full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await?
+            match full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await {
+                // The round's own paging state expired (410 Gone / syncStateNotFound while the
+                // round was read): start it once more from scratch instead of failing.
+                Err(SyncError::Graph(GraphError::DeltaExpired)) => {
+                    log.warn(
+                        "Graph answered 410 Gone (syncStateNotFound) during the full round; starting the full \
+                         round again from the beginning (once)",
+                    );
+                    full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await?
+                }
+                other => other?,
+            }
         }
     };
     if cancel.is_cancelled() {
@@ -120,7 +152,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         .get_service(&customer.read())
         .await?
         .ok_or(SyncError::NotFound(**customer))?;
-    if fresh.tenant_id != service.tenant_id || fresh.app_client_id != service.app_client_id {
+    if fresh.tenant_id != service.tenant_id || !same_app(&fresh, &service) {
         return Err(SyncError::ConnectionChanged);
     }
     let credentials_unchanged = fresh.tenant_id == service.tenant_id
@@ -128,7 +160,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
     let state = success_state(
         &fresh.sync,
-        Some(round.delta_link.clone()),
+        Some(StoredLink::current(tenant_id, round.delta_link.clone()).to_text()),
         mode,
         started,
         inner.clock.now(),
@@ -139,6 +171,17 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     let commit_started = Instant::now();
     let outcome = round.mapper.writer.commit(store, customer, Some(state), true).await?;
     let commit = commit_started.elapsed();
+    // A re-pointing that landed between the check above and the commit: its reset of the
+    // replication state was overwritten by this round's (old tenant's) delta link. Fail the
+    // task; recording the failure drops that link again, so the next cycle is a full round of
+    // the new tenant (which then replaces these users, as after any re-pointing).
+    let after = store
+        .get_service(&customer.read())
+        .await?
+        .ok_or(SyncError::NotFound(**customer))?;
+    if after.tenant_id != service.tenant_id || !same_app(&after, &service) {
+        return Err(SyncError::ConnectionChanged);
+    }
 
     if outcome.committed {
         log.info(format!(
@@ -163,6 +206,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         customer: **customer,
         mode,
         reason,
+        teams_voice,
         configurations: configurations.len() as u64,
         configuration_pages,
         user_items: round.items,
@@ -188,6 +232,20 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     })
 }
 
+/// The task message when the Teams administration API is missing.
+const NO_TEAMS_VOICE: &str = "Teams voice data is not available in this cloud";
+const NO_TEAMS_VOICE_EFFECT: &str = "The users are synced from their user records alone: EnterpriseVoiceEnabled \
+                                     false, LineURI null, OnlineVoiceRoutingPolicy empty";
+
+/// Whether two reads of a service name the same app registration (app ids compare
+/// case-insensitively, as the re-pointing rule does).
+fn same_app(a: &Service, b: &Service) -> bool {
+    match (a.app_client_id.as_deref(), b.app_client_id.as_deref()) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (x, y) => x == y,
+    }
+}
+
 fn mode_name(mode: SyncMode) -> &'static str {
     match mode {
         SyncMode::Full => "full",
@@ -196,18 +254,8 @@ fn mode_name(mode: SyncMode) -> &'static str {
 }
 
 /// The customer's tenant, with the app secret opened and the task log observing the client.
-fn tenant_client(inner: &Inner, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
-    service.may_sync_users()?;
-    let (Some(tenant_id), Some(client_id), Some(sealed)) = (
-        service.tenant_id,
-        service.app_client_id.as_deref().filter(|c| !c.trim().is_empty()),
-        service.app_client_secret_sealed.as_deref(),
-    ) else {
-        return Err(UsersRefused::NotConnected.into());
-    };
-    let secret = inner.secrets.open(sealed).map_err(|_| SyncError::Secret)?;
-    let secret = String::from_utf8(secret).map_err(|_| SyncError::Secret)?;
-    let credentials = TenantCredentials::new(tenant_id, client_id, secret);
+fn tenant_client(inner: &Context, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
+    let credentials = inner.credentials_of(service)?;
     Ok(inner.graph.tenant(credentials).with_observer(log.observer()))
 }
 
@@ -300,7 +348,7 @@ async fn full_round(
 /// be merged into (imported users): the caller runs a full round.
 #[allow(clippy::too_many_arguments)]
 async fn delta_round(
-    inner: &Inner,
+    inner: &Context,
     customer: &Authorized<CustomerId, Write>,
     service: &Service,
     tenant: &TenantClient,
