@@ -314,6 +314,12 @@ async fn lifecycle_events_and_re_pointing_keep_one_live_subscription(app: TestAp
     })
     .await;
 
+    // Subscription work waits for the customer's sync lease: let the catch-up round finish.
+    until("the catch-up round ends", Duration::from_secs(30), async || {
+        s.engine.running_task(customer).is_none().then_some(())
+    })
+    .await;
+
     // Renewal: a subscription close to its expiry is renewed with PATCH, not recreated.
     let stored = common::SYSTEM.open(s.app.store().subscription_by_id(&recreated.id).await.unwrap().unwrap());
     let soon = store::SubscriptionRecord {

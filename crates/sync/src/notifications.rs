@@ -46,6 +46,9 @@ const MAX_BATCHES_IN_FLIGHT: usize = 64;
 const MAX_ENTRIES: usize = 1_000;
 /// How often the debounce loop looks for due rounds.
 const TICK: Duration = Duration::from_millis(200);
+/// Attempts (one per `BUSY_RETRY`) to take a customer's lease to subscribe again after
+/// `subscriptionRemoved`.
+const LEASE_ATTEMPTS: u32 = 30;
 /// The first reconciliation after the loop starts.
 const FIRST_RECONCILE: Duration = Duration::from_secs(3);
 /// When a customer's sync is running, a requested round waits this long before trying again.
@@ -330,7 +333,15 @@ async fn lifecycle(ctx: &Arc<Context>, hub: &Arc<Notifications>, subscription: &
         "subscriptionRemoved" => {
             forget(ctx, subscription).await;
             if let Some((service, tenant)) = tenant_for(ctx, customer).await {
-                let _ = under_lease(ctx, customer, create(ctx, hub, &service, &tenant)).await;
+                // The lease may be held by a running sync for a while: wait for it (the
+                // reconciliation would otherwise subscribe again within a minute).
+                for _ in 0..LEASE_ATTEMPTS {
+                    if let Some(outcome) = under_lease(ctx, customer, create(ctx, hub, &service, &tenant)).await {
+                        report(customer, "create", outcome);
+                        break;
+                    }
+                    tokio::time::sleep(BUSY_RETRY).await;
+                }
             }
             // Changes made while it was gone were not notified.
             hub.request_round(customer);
