@@ -13,8 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Method;
 use common::{Reply, TestApp};
 use domain::CustomerId;
 use serde_json::{json, Value};
@@ -75,14 +73,7 @@ async fn served(app: TestApp) -> Served {
 }
 
 async fn patch(app: &TestApp, customer: CustomerId, body: Value) -> Reply {
-    app.send(
-        Method::PATCH,
-        &format!("/api/v3/customer/{customer}"),
-        Some(&app.admin.clone()),
-        &[("content-type", "application/json")],
-        Body::from(body.to_string()),
-    )
-    .await
+    app.patch_service(customer, &body).await
 }
 
 /// A Hosted Pro service connected to `tenant` through PATCH, synced once.

@@ -293,6 +293,23 @@ impl TenantClient {
         self.observer.as_ref()
     }
 
+    /// Graph refused `token` (401): forget it so the next attempt gets a new one, and report
+    /// the retry.
+    pub(crate) async fn drop_refused_token(
+        &self,
+        token: &crate::token::AccessToken,
+        resource: Resource,
+        attempts: &Attempts<'_>,
+    ) {
+        self.inner.tokens.invalidate(&self.credentials, token).await;
+        attempts.observer().on_event(&GraphEvent::Retrying {
+            resource,
+            reason: RetryReason::Unauthorized,
+            wait: std::time::Duration::ZERO,
+            attempt: attempts.made(),
+        });
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
@@ -348,13 +365,7 @@ impl TenantClient {
                                     return Err(error);
                                 }
                                 token_refreshed = true;
-                                inner.tokens.invalidate(&self.credentials, &token).await;
-                                attempts.observer().on_event(&GraphEvent::Retrying {
-                                    resource,
-                                    reason: RetryReason::Unauthorized,
-                                    wait: std::time::Duration::ZERO,
-                                    attempt: attempts.made(),
-                                });
+                                self.drop_refused_token(&token, resource, &attempts).await;
                                 continue;
                             }
                         },

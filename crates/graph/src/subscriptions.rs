@@ -14,7 +14,6 @@ use url::Url;
 use crate::backoff::retry_after;
 use crate::client::{read_body, TenantClient};
 use crate::error::{GraphError, Resource};
-use crate::observer::{GraphEvent, RetryReason};
 use crate::retry::{Attempts, Failure};
 
 /// Longest lifetime Graph grants a subscription on `users`: 41,760 minutes (29 days).
@@ -130,13 +129,7 @@ impl TenantClient {
                             let error = crate::client::api_error(resource, status, &bytes);
                             if status == 401 && !token_refreshed {
                                 token_refreshed = true;
-                                inner.tokens.invalidate(self.credentials(), &token).await;
-                                attempts.observer().on_event(&GraphEvent::Retrying {
-                                    resource,
-                                    reason: RetryReason::Unauthorized,
-                                    wait: std::time::Duration::ZERO,
-                                    attempt: attempts.made(),
-                                });
+                                self.drop_refused_token(&token, resource, &attempts).await;
                                 continue;
                             }
                             return Err(error);

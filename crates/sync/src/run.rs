@@ -148,13 +148,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     }
 
     // Based on the latest stored state, so a connection check recorded meanwhile survives.
-    let fresh = store
-        .get_service(&customer.read())
-        .await?
-        .ok_or(SyncError::NotFound(**customer))?;
-    if fresh.tenant_id != service.tenant_id || !same_app(&fresh, &service) {
-        return Err(SyncError::ConnectionChanged);
-    }
+    let fresh = same_connection(inner, customer, &service).await?;
     let credentials_unchanged = fresh.tenant_id == service.tenant_id
         && fresh.app_client_id == service.app_client_id
         && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
@@ -175,13 +169,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     // replication state was overwritten by this round's (old tenant's) delta link. Fail the
     // task; recording the failure drops that link again, so the next cycle is a full round of
     // the new tenant (which then replaces these users, as after any re-pointing).
-    let after = store
-        .get_service(&customer.read())
-        .await?
-        .ok_or(SyncError::NotFound(**customer))?;
-    if after.tenant_id != service.tenant_id || !same_app(&after, &service) {
-        return Err(SyncError::ConnectionChanged);
-    }
+    same_connection(inner, customer, &service).await?;
 
     if outcome.committed {
         log.info(format!(
@@ -236,6 +224,24 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
 const NO_TEAMS_VOICE: &str = "Teams voice data is not available in this cloud";
 const NO_TEAMS_VOICE_EFFECT: &str = "The users are synced from their user records alone: EnterpriseVoiceEnabled \
                                      false, LineURI null, OnlineVoiceRoutingPolicy empty";
+
+/// The service as stored now, if it still names the tenant and app registration `read_with`
+/// did (the round was read with those); `ConnectionChanged` otherwise.
+async fn same_connection(
+    inner: &Context,
+    customer: &Authorized<CustomerId, Write>,
+    read_with: &Service,
+) -> Result<Service, SyncError> {
+    let now = inner
+        .store
+        .get_service(&customer.read())
+        .await?
+        .ok_or(SyncError::NotFound(**customer))?;
+    if now.tenant_id != read_with.tenant_id || !same_app(&now, read_with) {
+        return Err(SyncError::ConnectionChanged);
+    }
+    Ok(now)
+}
 
 /// Whether two reads of a service name the same app registration (app ids compare
 /// case-insensitively, as the re-pointing rule does).

@@ -316,31 +316,22 @@ async fn only_direct_voice_routing_policies_are_served(backend: Backend) {
             group_id: (kind == "group").then(|| "9d0a7f3c-0000-4000-8000-000000000001".into()),
         }),
     };
-    h.fake
-        .update_user(tenant.tenant_id, inherited, |u| {
-            let config = u.config.as_mut().unwrap();
-            config
-                .effective_policy_assignments
-                .retain(|a| a.policy_type.as_deref() != Some("OnlineVoiceRoutingPolicy"));
-            config
-                .effective_policy_assignments
-                .push(assignment("FromGroup", "group"));
-        })
-        .unwrap();
-    h.fake
-        .update_user(tenant.tenant_id, both, |u| {
-            let config = u.config.as_mut().unwrap();
-            config
-                .effective_policy_assignments
-                .retain(|a| a.policy_type.as_deref() != Some("OnlineVoiceRoutingPolicy"));
-            config
-                .effective_policy_assignments
-                .push(assignment("FromGroup", "group"));
-            config
-                .effective_policy_assignments
-                .push(assignment("Direct-EU", "direct"));
-        })
-        .unwrap();
+    let assign = |user: uuid::Uuid, assignments: Vec<EffectivePolicyAssignment>| {
+        h.fake
+            .update_user(tenant.tenant_id, user, |u| {
+                let config = u.config.as_mut().unwrap();
+                config
+                    .effective_policy_assignments
+                    .retain(|a| a.policy_type.as_deref() != Some("OnlineVoiceRoutingPolicy"));
+                config.effective_policy_assignments.extend(assignments);
+            })
+            .unwrap();
+    };
+    assign(inherited, vec![assignment("FromGroup", "group")]);
+    assign(
+        both,
+        vec![assignment("FromGroup", "group"), assignment("Direct-EU", "direct")],
+    );
     assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
     h.assert_serves(customer, &tenant).await;
     let served = bodies(&h.served(customer).await);

@@ -206,6 +206,20 @@ fn not_found() -> Reply {
     Reply::graph_error(404, "ResourceNotFound", "The object was not found.")
 }
 
+/// The tenant's subscription `id`, or Graph's 404 (also for another tenant's).
+fn owned<'a>(
+    state: &'a mut super::state::FakeState,
+    id: &str,
+    tenant: Uuid,
+) -> Result<&'a mut FakeSubscription, Reply> {
+    state
+        .subscriptions
+        .by_id
+        .get_mut(id)
+        .filter(|s| s.tenant == tenant)
+        .ok_or_else(not_found)
+}
+
 /// `PATCH /v1.0/subscriptions/{id}`: a new expiry.
 pub(crate) async fn renew(
     State(shared): State<Shared>,
@@ -216,12 +230,7 @@ pub(crate) async fn renew(
     answer_for(&shared, &headers, |state, tenant| {
         let body: Value = serde_json::from_slice(&body).map_err(|_| bad_request("Invalid JSON body."))?;
         let expires_at = expiry_of(&body)?;
-        let subscription = state
-            .subscriptions
-            .by_id
-            .get_mut(&id)
-            .filter(|s| s.tenant == tenant)
-            .ok_or_else(not_found)?;
+        let subscription = owned(state, &id, tenant)?;
         subscription.expires_at = expires_at;
         subscription.renewals += 1;
         Ok(Reply::ok_json(subscription_json(subscription)))
@@ -231,12 +240,7 @@ pub(crate) async fn renew(
 /// `POST /v1.0/subscriptions/{id}/reauthorize`.
 pub(crate) async fn reauthorize(State(shared): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     answer_for(&shared, &headers, |state, tenant| {
-        let subscription = state
-            .subscriptions
-            .by_id
-            .get_mut(&id)
-            .filter(|s| s.tenant == tenant)
-            .ok_or_else(not_found)?;
+        let subscription = owned(state, &id, tenant)?;
         subscription.reauthorizations += 1;
         Ok(Reply {
             status: 204,
