@@ -17,7 +17,7 @@ use common::{Reply, TestApp};
 use domain::CustomerId;
 use serde_json::{json, Value};
 use sync::{Engine, NotificationConfig, SyncConfig};
-use testkit::fake_graph::{FakeGraph, FakeTenant, LifecycleEvent};
+use testkit::fake_graph::{Endpoint, FakeGraph, FakeTenant, LifecycleEvent};
 
 both_backends!(
     a_notified_change_is_served_within_a_minute_and_a_forged_one_changes_nothing,
@@ -227,6 +227,7 @@ async fn a_notified_change_is_served_within_a_minute_and_a_forged_one_changes_no
     );
 
     // The real notification, as the fake Graph delivers it: served within a minute.
+    s.fake.reset_request_counts();
     let notified = Instant::now();
     let delivered = s.fake.notify_user_changes(tenant.tenant_id, &[changed]).await;
     let answered = notified.elapsed();
@@ -241,6 +242,9 @@ async fn a_notified_change_is_served_within_a_minute_and_a_forged_one_changes_no
     .await;
     println!("freshness: Graph change notification -> served by GET .../user in {latency:?} (notification answered 202 in {answered:?})");
     assert!(latency < Duration::from_secs(60));
+    // The notified round read users/delta only: the Teams data keeps its polling cycle.
+    assert_eq!(s.fake.requests(Endpoint::UsersDelta), 1);
+    assert_eq!(s.fake.requests(Endpoint::UserConfigurations), 0);
     let figures = s.engine.notification_figures();
     assert_eq!((figures.matched, figures.rounds), (1, 1), "{figures:?}");
 

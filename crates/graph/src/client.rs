@@ -289,6 +289,27 @@ impl TenantClient {
         Pager::start(self.clone(), Resource::UserConfigurations, Url::parse(&url))
     }
 
+    /// `GET /v1.0/admin/teams/userConfigurations/{id}` with the mapped properties: one user's
+    /// Teams configuration, `None` when Teams has none (404).
+    pub async fn user_configuration(&self, id: uuid::Uuid) -> Result<Option<TeamsUserConfiguration>, GraphError> {
+        let resource = Resource::UserConfigurations;
+        let url = self.graph_url(&format!(
+            "/v1.0/admin/teams/userConfigurations/{id}?$select={}",
+            CONFIGURATION_SELECT.join(",")
+        ))?;
+        match self.send_json(resource, reqwest::Method::GET, url, None).await {
+            Ok(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| GraphError::InvalidJson {
+                    resource,
+                    message: e.to_string(),
+                    attempts: 1,
+                }),
+            Err(GraphError::Api { status: 404, .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
     pub(crate) fn observer(&self) -> &dyn GraphObserver {
         self.observer.as_ref()
     }

@@ -64,7 +64,9 @@ impl TenantClient {
     pub async fn create_subscription(&self, request: &NewSubscription) -> Result<Subscription, GraphError> {
         let body = serde_json::to_value(request).map_err(|e| GraphError::Config(format!("subscription: {e}")))?;
         let url = self.graph_url("/v1.0/subscriptions")?;
-        let answer = self.send_json(Method::POST, url, Some(body)).await?;
+        let answer = self
+            .send_json(Resource::Subscriptions, Method::POST, url, Some(body))
+            .await?;
         parse_subscription(&answer)
     }
 
@@ -74,29 +76,39 @@ impl TenantClient {
         let body = serde_json::json!({
             "expirationDateTime": expires_at.to_rfc3339_opts(SecondsFormat::Millis, true)
         });
-        let answer = self.send_json(Method::PATCH, url, Some(body)).await?;
+        let answer = self
+            .send_json(Resource::Subscriptions, Method::PATCH, url, Some(body))
+            .await?;
         parse_subscription(&answer)
     }
 
     /// `POST /v1.0/subscriptions/{id}/reauthorize` (after `reauthorizationRequired`).
     pub async fn reauthorize_subscription(&self, id: &str) -> Result<(), GraphError> {
         let url = self.graph_url(&format!("/v1.0/subscriptions/{}/reauthorize", checked_id(id)?))?;
-        self.send_json(Method::POST, url, None).await.map(|_| ())
+        self.send_json(Resource::Subscriptions, Method::POST, url, None)
+            .await
+            .map(|_| ())
     }
 
     /// `DELETE /v1.0/subscriptions/{id}`; a subscription Graph no longer has counts as deleted.
     pub async fn delete_subscription(&self, id: &str) -> Result<(), GraphError> {
         let url = self.graph_url(&format!("/v1.0/subscriptions/{}", checked_id(id)?))?;
-        match self.send_json(Method::DELETE, url, None).await {
+        match self.send_json(Resource::Subscriptions, Method::DELETE, url, None).await {
             Ok(_) | Err(GraphError::Api { status: 404, .. }) => Ok(()),
             Err(other) => Err(other),
         }
     }
 
-    /// One JSON request to `/subscriptions`, with retries for throttling and transient
-    /// failures and one token refresh on 401. Answers the body of a 2xx.
-    async fn send_json(&self, method: Method, url: Url, body: Option<Value>) -> Result<Vec<u8>, GraphError> {
-        let resource = Resource::Subscriptions;
+    /// One request for a single JSON object (subscriptions, one user's Teams configuration),
+    /// with retries for throttling and transient failures and one token refresh on 401.
+    /// Answers the body of a 2xx.
+    pub(crate) async fn send_json(
+        &self,
+        resource: Resource,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<Vec<u8>, GraphError> {
         let inner = self.inner();
         let mut attempts = Attempts::new(&inner.config, inner.sleeper.as_ref(), self.observer(), resource);
         let mut token_refreshed = false;
@@ -111,6 +123,9 @@ impl TenantClient {
                 .timeout(inner.config.request_timeout);
             if let Some(body) = &body {
                 request = request.json(body);
+            }
+            if resource == Resource::UserConfigurations {
+                request = request.header("Prefer", "include-unknown-enum-members");
             }
             let failure = match request.send().await {
                 Err(error) => Failure::from_reqwest(error),

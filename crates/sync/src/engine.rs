@@ -148,6 +148,13 @@ impl Engine {
         }
     }
 
+    /// Runs one round of `customer` as a change notification triggers it, in the foreground:
+    /// a delta round keeps the stored Teams configurations (reading only new users').
+    pub async fn run_notified(&self, customer: Authorized<CustomerId, Write>) -> Result<SyncOutcome, StartError> {
+        let launch = prepare(&self.inner, customer, false, Trigger::Notification, None).await?;
+        Ok(execute(Arc::clone(&self.inner), launch, None).await)
+    }
+
     /// Whether change notifications are on.
     pub fn notifications_enabled(&self) -> bool {
         self.inner.notifications.is_some()

@@ -81,6 +81,8 @@ pub(crate) struct Launch {
     pub(crate) customer: Authorized<CustomerId, Write>,
     pub(crate) owner: String,
     pub(crate) full: bool,
+    /// Asked for by a change notification: a delta round keeps the stored Teams data.
+    pub(crate) users_only: bool,
     pub(crate) log: Arc<TaskLog>,
 }
 
@@ -128,6 +130,7 @@ pub(crate) async fn record(
         customer: grant,
         owner,
         full,
+        users_only: trigger == Trigger::Notification,
         log,
     })
 }
@@ -237,6 +240,7 @@ pub(crate) async fn execute(inner: Arc<Context>, launch: Launch, permit: Option<
         customer: grant,
         owner,
         full,
+        users_only,
         log,
     } = launch;
     let customer = *grant;
@@ -260,6 +264,7 @@ pub(crate) async fn execute(inner: Arc<Context>, launch: Launch, permit: Option<
                 inner: &inner,
                 customer: &grant,
                 full_requested: full,
+                users_only,
                 log: &log,
                 cancel: &inner.cancel,
                 started,

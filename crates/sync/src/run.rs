@@ -29,6 +29,9 @@ pub(crate) struct RunInput<'a> {
     pub(crate) inner: &'a Context,
     pub(crate) customer: &'a Authorized<CustomerId, Write>,
     pub(crate) full_requested: bool,
+    /// A round after a change notification: when it is a delta round, the Teams configurations
+    /// are taken from the stored rows (only new users' are read) instead of re-read.
+    pub(crate) users_only: bool,
     pub(crate) log: &'a Arc<TaskLog>,
     pub(crate) cancel: &'a CancellationToken,
     pub(crate) started: DateTime<Utc>,
@@ -58,6 +61,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         inner,
         customer,
         full_requested,
+        users_only,
         log,
         cancel,
         started,
@@ -73,43 +77,65 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     let (mut mode, mut reason) = choose_mode(&service.sync, tenant_id, full_requested, started, &inner.config);
     log.info(format!("{} round: {reason}", mode_name(mode)));
     let mut clocks = Clocks::default();
-    let (configurations, configuration_pages, teams_voice) = if inner.graph.offers_teams_admin_api() {
-        match read_configurations(&tenant, log, cancel, &mut clocks).await {
-            Ok((configurations, pages)) => (configurations, pages, true),
-            Err(SyncError::Graph(GraphError::NotInThisCloud { status, .. })) => {
-                log.warn(format!(
-                    "{NO_TEAMS_VOICE}: {} answered HTTP {status}. {NO_TEAMS_VOICE_EFFECT}",
-                    Resource::UserConfigurations
-                ));
-                (Arc::new(HashMap::new()), 0, false)
-            }
-            Err(other) => return Err(other),
-        }
+    let stored_link = service.sync.delta_link.as_deref().and_then(StoredLink::parse);
+    // After a change notification, a delta round keeps the stored Teams configurations: the
+    // Teams data keeps its polling cycle, and one notified change costs a request or two
+    // instead of every configuration page.
+    let mut users_only = users_only && mode == SyncMode::Delta;
+    let (mut configurations, mut configuration_pages, mut teams_voice) = if users_only {
+        log.info("users only: the Teams configurations are kept from the stored users (they are re-read every polling cycle)");
+        (Arc::new(HashMap::new()), 0, true)
     } else {
-        log.warn(format!(
-            "{NO_TEAMS_VOICE}: the configured Graph is a national cloud (US Government or 21Vianet), \
-             which has no {}. {NO_TEAMS_VOICE_EFFECT}",
-            Resource::UserConfigurations
-        ));
-        (Arc::new(HashMap::new()), 0, false)
+        teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?
     };
 
     let mut round = None;
-    let stored_link = service.sync.delta_link.as_deref().and_then(StoredLink::parse);
     if let (SyncMode::Delta, Some(link)) = (mode, stored_link.as_ref().map(|l| l.url.as_str())) {
-        let fallback = match delta_round(
-            inner,
-            customer,
-            &service,
-            &tenant,
-            link,
-            &configurations,
-            log,
-            cancel,
-            &mut clocks,
-        )
-        .await
-        {
+        let mut merged = None;
+        if users_only {
+            match delta_round(
+                inner,
+                customer,
+                &service,
+                &tenant,
+                link,
+                TeamsSource::Stored,
+                log,
+                cancel,
+                &mut clocks,
+            )
+            .await
+            {
+                // Rows stored before configurations were kept, or many new users: read the
+                // configurations after all and merge again from the same delta link.
+                Ok(Err(blocked)) => log.info(format!("{blocked}: reading the Teams configurations after all")),
+                other => merged = Some(other),
+            }
+        }
+        let merged = match merged {
+            Some(done) => done,
+            None => {
+                if users_only {
+                    users_only = false;
+                    (configurations, configuration_pages, teams_voice) =
+                        teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?;
+                }
+                let fresh = TeamsSource::Fresh(Arc::clone(&configurations));
+                delta_round(
+                    inner,
+                    customer,
+                    &service,
+                    &tenant,
+                    link,
+                    fresh,
+                    log,
+                    cancel,
+                    &mut clocks,
+                )
+                .await
+            }
+        };
+        let fallback = match merged {
             Ok(Ok(merged)) => {
                 round = Some(merged);
                 None
@@ -129,6 +155,10 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         Some(round) => round,
         None => {
             mode = SyncMode::Full;
+            if users_only {
+                (configurations, configuration_pages, teams_voice) =
+                    teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?;
+            }
             match full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await {
                 // The round's own paging state expired (410 Gone / syncStateNotFound while the
                 // round was read): start it once more from scratch instead of failing.
@@ -219,6 +249,49 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         },
     })
 }
+
+/// Every Teams configuration of the tenant, or none where the Teams administration API does
+/// not exist (national clouds), saying so in the task: the configurations, their pages, and
+/// whether the Teams voice data was read.
+async fn teams_configurations(
+    inner: &Context,
+    tenant: &TenantClient,
+    log: &TaskLog,
+    cancel: &CancellationToken,
+    clocks: &mut Clocks,
+) -> Result<(Configurations, u64, bool), SyncError> {
+    if !inner.graph.offers_teams_admin_api() {
+        log.warn(format!(
+            "{NO_TEAMS_VOICE}: the configured Graph is a national cloud (US Government or 21Vianet), \
+             which has no {}. {NO_TEAMS_VOICE_EFFECT}",
+            Resource::UserConfigurations
+        ));
+        return Ok((Arc::new(HashMap::new()), 0, false));
+    }
+    match read_configurations(tenant, log, cancel, clocks).await {
+        Ok((configurations, pages)) => Ok((configurations, pages, true)),
+        Err(SyncError::Graph(GraphError::NotInThisCloud { status, .. })) => {
+            log.warn(format!(
+                "{NO_TEAMS_VOICE}: {} answered HTTP {status}. {NO_TEAMS_VOICE_EFFECT}",
+                Resource::UserConfigurations
+            ));
+            Ok((Arc::new(HashMap::new()), 0, false))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Where a delta round's Teams configurations come from.
+enum TeamsSource {
+    /// Every configuration, just read.
+    Fresh(Configurations),
+    /// Kept in each stored user's row; new users' are read one by one.
+    Stored,
+}
+
+/// New users a round of users only reads the configurations of one by one; more, and the
+/// whole listing is read instead.
+const MAX_SINGLE_CONFIGURATIONS: usize = 20;
 
 /// The task message when the Teams administration API is missing.
 const NO_TEAMS_VOICE: &str = "Teams voice data is not available in this cloud";
@@ -359,7 +432,7 @@ async fn delta_round(
     service: &Service,
     tenant: &TenantClient,
     link: &str,
-    configurations: &Configurations,
+    teams: TeamsSource,
     log: &TaskLog,
     cancel: &CancellationToken,
     clocks: &mut Clocks,
@@ -390,7 +463,12 @@ async fn delta_round(
     );
 
     let tenant_id = tenant.credentials().tenant_id;
-    let mut mapper = Mapper::new(tenant_id, Arc::clone(configurations))?;
+    let stored_teams = matches!(teams, TeamsSource::Stored);
+    let configurations = match teams {
+        TeamsSource::Fresh(configurations) => configurations,
+        TeamsSource::Stored => Arc::new(HashMap::new()),
+    };
+    let mut mapper = Mapper::new(tenant_id, configurations)?;
     // Data derived from this generation must not replace a newer one (an import meanwhile).
     mapper.writer.expect_base_generation(service.generation);
     let mut after = 0;
@@ -408,7 +486,7 @@ async fn delta_round(
         after = last.ordinal;
         let begun = Instant::now();
         let (back_mapper, back_changes, merged) = blocking(move || {
-            let merged = changes.merge_stored(&mut mapper, rows);
+            let merged = changes.merge_stored(&mut mapper, rows, stored_teams);
             (mapper, changes, merged)
         })
         .await?;
@@ -418,6 +496,26 @@ async fn delta_round(
         if let Err(blocked) = merged? {
             return Ok(Err(blocked));
         }
+    }
+    if stored_teams {
+        let new = changes.new_users()?;
+        if new.len() > MAX_SINGLE_CONFIGURATIONS {
+            return Ok(Err(MergeBlocked::ManyNewUsers(new.len())));
+        }
+        let mut found = HashMap::new();
+        for id in &new {
+            if let Some(configuration) = or_cancelled(cancel, tenant.user_configuration(*id)).await?? {
+                found.insert(*id, configuration);
+            }
+        }
+        if !new.is_empty() {
+            log.info(format!(
+                "read the Teams configurations of {} new users one by one ({} found)",
+                new.len(),
+                found.len()
+            ));
+        }
+        mapper.set_configurations(Arc::new(found));
     }
     let begun = Instant::now();
     let (mapper, pushed) = blocking(move || {

@@ -49,7 +49,11 @@ async fn graph_requests_per_customer_per_hour_for_10000_users() {
     let outcome = run(false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess);
     let full = counted(&h.fake);
-    assert_eq!(full, (1, 10_000 / 200, configuration_pages), "token, users/delta pages, configuration pages");
+    assert_eq!(
+        full,
+        (1, 10_000 / 200, configuration_pages),
+        "token, users/delta pages, configuration pages"
+    );
 
     // A quick cycle with nothing changed: one users/delta page, every configuration page.
     h.clock.advance(Duration::minutes(5));
@@ -59,18 +63,43 @@ async fn graph_requests_per_customer_per_hour_for_10000_users() {
     let idle = counted(&h.fake);
     assert_eq!(idle, (0, 1, configuration_pages));
 
-    // A round after a notified change of one user: the same requests (the round re-reads the
-    // Teams configurations, which have no notifications).
+    // A round after a notified change of one user: users/delta only; the Teams configurations
+    // are kept from the stored users (they have no notifications and keep the polling cycle).
     let changed = h.fake.users(tenant.tenant_id).unwrap()[5].id();
     h.fake
-        .update_user(tenant.tenant_id, changed, |u| u.user.department = Some("Notified".into()))
+        .update_user(tenant.tenant_id, changed, |u| {
+            u.user.department = Some("Notified".into())
+        })
         .unwrap();
     h.clock.advance(Duration::minutes(1));
     h.fake.reset_request_counts();
-    let notified = run(false).await.report.unwrap();
+    let notified = h
+        .engine
+        .run_notified(testkit::connected::write(customer))
+        .await
+        .unwrap()
+        .report
+        .unwrap();
     assert_eq!((notified.mode, notified.changed), (SyncMode::Delta, 1));
     let per_notified_round = counted(&h.fake);
-    assert_eq!(per_notified_round, (0, 1, configuration_pages));
+    assert_eq!(per_notified_round, (0, 1, 0));
+    assert_eq!(h.fake.requests(Endpoint::UserConfiguration), 0);
+    h.assert_serves(customer, &tenant).await;
+
+    // A notified new user: its own configuration is read, one request.
+    h.fake.add_generated_users(tenant.tenant_id, 1).unwrap();
+    h.fake.reset_request_counts();
+    let added = h
+        .engine
+        .run_notified(testkit::connected::write(customer))
+        .await
+        .unwrap()
+        .report
+        .unwrap();
+    assert_eq!((added.mode, added.added), (SyncMode::Delta, 1));
+    assert_eq!(counted(&h.fake), (0, 1, 0));
+    assert_eq!(h.fake.requests(Endpoint::UserConfiguration), 1);
+    h.assert_serves(customer, &tenant).await;
 
     // Per hour. Tokens: one per ~55 minutes (3599 s lifetime, renewed 5 minutes early) = 1.
     // Full reconciliation: once a day. Subscription upkeep: one PATCH per ~4 days (7-day
@@ -78,7 +107,7 @@ async fn graph_requests_per_customer_per_hour_for_10000_users() {
     let quick_requests = idle.1 + idle.2;
     let full_requests = full.1 + full.2;
     let polling = 12.0 * quick_requests as f64 + full_requests as f64 / 24.0 + 1.0;
-    let round = (per_notified_round.1 + per_notified_round.2) as f64;
+    let round = (per_notified_round.1 + per_notified_round.2) as f64 + 1.0;
     let upkeep = 1.0 / 96.0;
     println!(
         "10,000 users: full round {full_requests} requests ({} users/delta + {} configuration pages), quick cycle {quick_requests}, notified round {round}",
@@ -87,7 +116,7 @@ async fn graph_requests_per_customer_per_hour_for_10000_users() {
     println!("before (polling every 5 min): {polling:.1} Graph requests per customer per hour");
     for bursts in [0u32, 1, 6, 12, 60] {
         println!(
-            "after (notifications, polling kept for Teams voice): {:.1} per hour with {bursts} notified change bursts per hour (each debounced burst = one round of {round})",
+            "after (notifications, polling kept for Teams voice): {:.1} per hour with {bursts} notified change bursts per hour (each debounced burst = one users/delta round, counted as {round} to allow for a new user's configuration)",
             polling + upkeep + f64::from(bursts) * round
         );
     }

@@ -31,6 +31,7 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/v1.0/users", get(users))
         .route("/v1.0/users/delta", get(delta))
         .route("/v1.0/admin/teams/userConfigurations", get(configurations))
+        .route("/v1.0/admin/teams/userConfigurations/{id}", get(configuration))
         .route("/v1.0/subscriptions", post(subscriptions::create))
         .route(
             "/v1.0/subscriptions/{id}",
@@ -95,6 +96,21 @@ async fn configurations(
 
 fn remember_query(shared: &Shared, endpoint: Endpoint, raw: Option<String>) {
     lock(shared).last_queries.insert(endpoint, raw.unwrap_or_default());
+}
+
+async fn configuration(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<Params>,
+) -> Response {
+    graph(
+        shared,
+        Endpoint::UserConfiguration,
+        headers,
+        move |state, tenant, options, _| state.configuration(tenant, &id, &query, options),
+    )
+    .await
 }
 
 /// A Graph request: counted, faulted, authenticated with its bearer token, logged.

@@ -546,23 +546,7 @@ impl FakeState {
     }
 
     fn configurations_page(&self, tenant: Uuid, query: &Query, options: ListingOptions) -> Result<Reply, Reply> {
-        match self.teams_admin {
-            TeamsAdminApi::Available => {}
-            TeamsAdminApi::NotFound => {
-                return Err(Reply::graph_error(
-                    404,
-                    "Request_ResourceNotFound",
-                    "Resource not found for the segment 'teams'.",
-                ))
-            }
-            TeamsAdminApi::Unsupported => {
-                return Err(Reply::graph_error(
-                    400,
-                    "BadRequest",
-                    "This API is not supported in this cloud environment.",
-                ))
-            }
-        }
+        self.teams_admin_available()?;
         let state = self.tenant_state(tenant)?;
         let (after, top, sel) = match self.cursor(tenant, query, "$skiptoken")? {
             Some(Cursor::Configurations { after, top, sel, .. }) => (Some(after), top, sel),
@@ -575,18 +559,9 @@ impl FakeState {
         };
         let selected = configuration_selection(sel.as_deref())?;
         let (value, last) = page_after(&state.users, after, top, |u| {
-            u.config.as_ref().map(|c| {
-                let all = configuration_json(c, options);
-                match &selected {
-                    None => all,
-                    Some(names) => Value::Object(
-                        names
-                            .iter()
-                            .filter_map(|name| Some(((*name).to_string(), all.get(*name)?.clone())))
-                            .collect(),
-                    ),
-                }
-            })
+            u.config
+                .as_ref()
+                .map(|c| project_configuration(configuration_json(c, options), selected.as_deref()))
         });
         let next = last.map(|after| {
             let cursor = Cursor::Configurations {
@@ -602,6 +577,44 @@ impl FakeState {
             next,
             None,
             value,
+        )))
+    }
+
+    /// The Teams administration API's absence in a national cloud, as Graph answers it.
+    fn teams_admin_available(&self) -> Result<(), Reply> {
+        match self.teams_admin {
+            TeamsAdminApi::Available => Ok(()),
+            TeamsAdminApi::NotFound => Err(Reply::graph_error(
+                404,
+                "Request_ResourceNotFound",
+                "Resource not found for the segment 'teams'.",
+            )),
+            TeamsAdminApi::Unsupported => Err(Reply::graph_error(
+                400,
+                "BadRequest",
+                "This API is not supported in this cloud environment.",
+            )),
+        }
+    }
+
+    /// `GET /v1.0/admin/teams/userConfigurations/{id}`.
+    pub(crate) fn configuration(&self, tenant: Uuid, id: &str, query: &Query, options: ListingOptions) -> Reply {
+        self.configuration_of(tenant, id, query, options)
+            .unwrap_or_else(|reply| reply)
+    }
+
+    fn configuration_of(&self, tenant: Uuid, id: &str, query: &Query, options: ListingOptions) -> Result<Reply, Reply> {
+        self.teams_admin_available()?;
+        let state = self.tenant_state(tenant)?;
+        let selected = configuration_selection(query.get("$select").map(String::as_str))?;
+        let config = Uuid::parse_str(id)
+            .ok()
+            .and_then(|id| state.users.get(&id))
+            .and_then(|u| u.config.as_ref())
+            .ok_or_else(|| Reply::graph_error(404, "NotFound", "The user configuration was not found."))?;
+        Ok(Reply::ok(project_configuration(
+            configuration_json(config, options),
+            selected.as_deref(),
         )))
     }
 
@@ -736,6 +749,19 @@ impl FakeState {
             delta,
             value,
         )))
+    }
+}
+
+/// The `selected` properties of a configuration (all without a `$select`).
+fn project_configuration(all: Value, selected: Option<&[&'static str]>) -> Value {
+    match selected {
+        None => all,
+        Some(names) => Value::Object(
+            names
+                .iter()
+                .filter_map(|name| Some(((*name).to_string(), all.get(*name)?.clone())))
+                .collect(),
+        ),
     }
 }
 
