@@ -458,6 +458,19 @@ pub(crate) async fn reconcile(ctx: &Arc<Context>, hub: &Arc<Notifications>) {
         let connected = service.may_sync_users().is_ok();
         let credentials = connected.then(|| ctx.credentials_of(&service).ok()).flatten();
         let customer = service.id;
+        // Most customers need nothing: no lease (a store write) unless there is work.
+        let settled = match (&credentials, &existing) {
+            (None, None) => true,
+            (Some(credentials), Some(old)) => {
+                old.tenant_id == credentials.tenant_id
+                    && old.app_client_id.eq_ignore_ascii_case(&credentials.client_id)
+                    && old.expires_at - ctx.clock.now() >= chrono_duration(hub.config.renew_before)
+            }
+            _ => false,
+        };
+        if settled {
+            continue;
+        }
         let work = async {
             let Some(credentials) = credentials else {
                 if let Some(old) = existing {
