@@ -55,7 +55,7 @@ async fn deliver(state: AppState, channel: Channel, query: Option<String>, body:
         when its `subscriptionId` and `clientState` match a live subscription, and triggers a debounced \
         delta round of that customer. No bearer token: the clientState authenticates each entry.",
     params(("validationToken" = Option<String>, Query, description = "Graph's validation token, echoed")),
-    request_body(content = String, description = "`{\"value\":[...]}` as Graph sends it", content_type = "application/json"),
+    request_body(content = String, description = "`{\"value\":[...]}` as Graph sends it; empty on a validation request; any body is taken (answered 202)", content_type = "application/json"),
     responses(
         (status = 200, description = "The validation token", content_type = "text/plain", body = String),
         (status = 202, description = "The batch was taken"),
@@ -74,7 +74,7 @@ pub async fn notifications(State(state): State<AppState>, RawQuery(query): RawQu
         `subscriptionRemoved` and `missed` events, authenticated like change notifications by their \
         `clientState`. With `validationToken`: answers the token as text/plain.",
     params(("validationToken" = Option<String>, Query, description = "Graph's validation token, echoed")),
-    request_body(content = String, description = "`{\"value\":[...]}` as Graph sends it", content_type = "application/json"),
+    request_body(content = String, description = "`{\"value\":[...]}` as Graph sends it; empty on a validation request; any body is taken (answered 202)", content_type = "application/json"),
     responses(
         (status = 200, description = "The validation token", content_type = "text/plain", body = String),
         (status = 202, description = "The batch was taken"),
