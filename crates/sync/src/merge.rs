@@ -229,7 +229,7 @@ mod tests {
     use super::*;
     use domain::EndUser;
     use serde_json::json;
-    use store::Store;
+    use store::{ServiceStore, UserStore};
 
     const TENANT: Uuid = Uuid::from_u128(0xabc);
 
