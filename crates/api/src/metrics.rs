@@ -63,6 +63,37 @@ pub async fn render(state: &AppState) -> String {
         "Audit events that could not be recorded (see the log).",
         &[(String::new(), load(&counters.audit_write_failures))],
     );
+    let notifications = state.app.notification_figures();
+    counter(
+        &mut out,
+        "rosterd_graph_notifications_total",
+        "Microsoft Graph notification entries by result: matched (a live subscription and its clientState), unmatched (dropped), lifecycle events, and batches dropped unread.",
+        &[
+            ("{result=\"matched\"}".to_string(), notifications.matched),
+            ("{result=\"unmatched\"}".to_string(), notifications.unmatched),
+            ("{result=\"lifecycle\"}".to_string(), notifications.lifecycle),
+            (
+                "{result=\"batch_dropped\"}".to_string(),
+                notifications.dropped_busy + load(&counters.notifications_dropped),
+            ),
+        ],
+    );
+    counter(
+        &mut out,
+        "rosterd_graph_notification_rounds_total",
+        "Delta rounds started because of Microsoft Graph notifications.",
+        &[(String::new(), notifications.rounds)],
+    );
+    counter(
+        &mut out,
+        "rosterd_graph_subscriptions_total",
+        "Microsoft Graph subscriptions created, renewed and deleted by this process.",
+        &[
+            ("{action=\"created\"}".to_string(), notifications.created),
+            ("{action=\"renewed\"}".to_string(), notifications.renewed),
+            ("{action=\"deleted\"}".to_string(), notifications.deleted),
+        ],
+    );
     match state.app.fleet().await {
         Ok(fleet) => {
             for (name, help, value) in [

@@ -37,6 +37,8 @@ pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
 pub use page_cache::PageKey;
 pub use services::ServiceChange;
+/// Which endpoint a Graph notification batch arrived at, and what the notification endpoints counted.
+pub use sync::{Channel as NotificationChannel, NotificationFigures};
 pub use users::UsersPage;
 
 /// Settings of the operations (the HTTP edge has its own).
@@ -73,6 +75,9 @@ pub struct Counters {
     pub page_cache_misses: AtomicU64,
     /// Audit events that could not be written (the operation itself went through).
     pub audit_write_failures: AtomicU64,
+    /// Graph notification batches dropped unread: too large, notifications off in this process,
+    /// or too many being matched at once.
+    pub notifications_dropped: AtomicU64,
 }
 
 /// The application: shared handles and the operations on them. Cheap to share behind an `Arc`.

@@ -6,11 +6,13 @@ pub mod error;
 pub mod generation;
 pub mod records;
 pub mod roles;
+pub mod subscriptions;
 
 pub use error::{BackendError, StoreError, StoreResult, Taken};
 pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
 pub use records::*;
 pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, TaskStore, UserStore};
+pub use subscriptions::{SubscriptionRecord, SubscriptionStore};
 
 /// Everything rosterd persists: every role at once, for the callers that need them all (the
 /// application layer, the binary's wiring). One implementation per database; the backend is
@@ -20,11 +22,19 @@ pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, Ta
 /// the blanket `impl` below. Code that needs one role takes `&impl UserStore` (or
 /// `&S where S: UserStore + ?Sized`, which a `dyn Store` satisfies) instead.
 pub trait Store:
-    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + 'static
+    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + SubscriptionStore + 'static
 {
 }
 
 impl<T> Store for T where
-    T: StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + 'static
+    T: StoreInfo
+        + ServiceStore
+        + UserStore
+        + ClientStore
+        + TaskStore
+        + AuditStore
+        + LeaseStore
+        + SubscriptionStore
+        + 'static
 {
 }
