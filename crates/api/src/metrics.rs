@@ -9,11 +9,14 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
@@ -31,6 +34,52 @@ struct ClassLabels {
     class: &'static str,
 }
 
+/// Counters kept elsewhere (the engine's notification figures), copied in at each scrape and
+/// encoded as they are.
+#[derive(Debug, Default, Clone)]
+struct Snapshot(Arc<std::sync::Mutex<(app::NotificationFigures, u64)>>);
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (figures, dropped) = *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut family = encoder.encode_descriptor(
+            "rosterd_graph_notifications",
+            "Microsoft Graph notification entries by result: matched (a live subscription and its clientState), unmatched (dropped), lifecycle events, and batches dropped unread.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, value) in [
+            ("matched", figures.matched),
+            ("unmatched", figures.unmatched),
+            ("lifecycle", figures.lifecycle),
+            ("batch_dropped", figures.dropped_busy + dropped),
+        ] {
+            ConstCounter::new(value).encode(family.encode_family(&[("result", result)])?)?;
+        }
+        let rounds = encoder.encode_descriptor(
+            "rosterd_graph_notification_rounds",
+            "Delta rounds started because of Microsoft Graph notifications.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(figures.rounds).encode(rounds)?;
+        let mut family = encoder.encode_descriptor(
+            "rosterd_graph_subscriptions",
+            "Microsoft Graph subscriptions created, renewed and deleted by this process.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (action, value) in [
+            ("created", figures.created),
+            ("renewed", figures.renewed),
+            ("deleted", figures.deleted),
+        ] {
+            ConstCounter::new(value).encode(family.encode_family(&[("action", action)])?)?;
+        }
+        Ok(())
+    }
+}
+
 /// The registry of one HTTP state and the metrics counted at the edge.
 pub struct Metrics {
     registry: Registry,
@@ -42,6 +91,7 @@ pub struct Metrics {
     failing: Gauge,
     users: Gauge,
     up: Gauge,
+    notifications: Snapshot,
 }
 
 fn latency_histogram() -> Histogram {
@@ -101,6 +151,8 @@ impl Metrics {
             "Users served across all services.",
         );
         let up = gauge(&mut registry, "rosterd_up", "Whether the database answered.");
+        let notifications = Snapshot::default();
+        registry.register_collector(Box::new(notifications.clone()));
         // Every class is listed from the start, so rates work from the first scrape.
         for class in CLASSES {
             responses.get_or_create(&ClassLabels { class }).inc_by(0);
@@ -115,6 +167,7 @@ impl Metrics {
             failing,
             users,
             up,
+            notifications,
         }
     }
 
@@ -151,6 +204,14 @@ pub async fn render(state: &AppState) -> String {
             .open_connections
             .set(i64::try_from(connections.counts().open).unwrap_or(i64::MAX));
     }
+    *metrics
+        .notifications
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = (
+        state.app.notification_figures(),
+        state.app.counters().notification_batches_dropped(),
+    );
     match state.app.fleet().await {
         Ok(fleet) => {
             metrics.services.set(fleet.services);

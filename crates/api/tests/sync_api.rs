@@ -33,14 +33,7 @@ async fn with_engine(app: TestApp) -> SyncApp {
 }
 
 async fn patch(app: &TestApp, customer: CustomerId, body: Value) -> Reply {
-    app.send(
-        Method::PATCH,
-        &format!("/api/v3/customer/{customer}"),
-        Some(&app.admin.clone()),
-        &[("content-type", "application/json")],
-        Body::from(body.to_string()),
-    )
-    .await
+    app.patch_service(customer, &body).await
 }
 
 /// A Hosted Pro service connected to `tenant` through PATCH, as an operator would.

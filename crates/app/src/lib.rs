@@ -38,6 +38,8 @@ pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
 pub use page_cache::PageKey;
 pub use services::ServiceChange;
+/// Which endpoint a Graph notification batch arrived at, and what the notification endpoints counted.
+pub use sync::{Channel as NotificationChannel, NotificationFigures};
 pub use telemetry::{Cache, Counters};
 pub use users::UsersPage;
 

@@ -59,6 +59,9 @@ pub struct Counters {
     sync_round_seconds: Histogram,
     graph_responses: Family<StatusLabels, Counter>,
     graph_throttle_wait_seconds: Counter<f64, AtomicU64>,
+    /// Graph notification batches dropped unread: too large, notifications off in this process,
+    /// or too many being matched at once.
+    notifications_dropped: Counter,
 }
 
 impl Default for Counters {
@@ -71,6 +74,7 @@ impl Default for Counters {
             sync_round_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 16)),
             graph_responses: Family::default(),
             graph_throttle_wait_seconds: Counter::default(),
+            notifications_dropped: Counter::default(),
         }
     }
 }
@@ -97,6 +101,15 @@ impl Counters {
                 .get()
         };
         (count("hit"), count("miss"))
+    }
+
+    pub(crate) fn notification_batch_dropped(&self) {
+        self.notifications_dropped.inc();
+    }
+
+    /// Notification batches dropped unread so far.
+    pub fn notification_batches_dropped(&self) -> u64 {
+        self.notifications_dropped.get()
     }
 
     pub(crate) fn audit_write_failed(&self) {

@@ -201,6 +201,15 @@ pub struct SyncArgs {
     /// and connection checks still work.
     #[arg(long = "no-sync", env = "ROSTERD_NO_SYNC", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_sync: bool,
+    /// Subscribe to Microsoft Graph change notifications for every connected customer, so a
+    /// change in a tenant is served within a minute; needs `--public-url` to be the public
+    /// https:// URL Graph delivers to (`/graph/notifications`, `/graph/lifecycle`).
+    #[arg(
+        long = "graph-notifications",
+        env = "ROSTERD_GRAPH_NOTIFICATIONS",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub graph_notifications: bool,
 }
 
 #[derive(Debug, Subcommand)]

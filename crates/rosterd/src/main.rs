@@ -35,10 +35,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { store, serve, sync } => {
             let shutdown = serve::Shutdown::install()?;
             let installation = serve::open(&store).await?;
-            let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
             let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
+            let sync_config = sync_wiring::sync_config(&sync, &base)?;
+            let engine = sync_wiring::engine(&installation, &sync.graph, sync_config)?;
             let keys = serve::key_ring(&installation, &base, &serve).await?;
             let bound = listener.local_addr()?;
             tracing::info!(
@@ -49,6 +50,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("background sync disabled (--no-sync); on-demand syncs still run here");
             } else {
                 engine.spawn_scheduler();
+            }
+            // Debounced rounds run on every replica Graph delivers to; subscriptions are
+            // reconciled where the scheduler runs.
+            if engine.spawn_notifications(!sync.no_sync).is_some() {
+                tracing::info!("Microsoft Graph change notifications on: {base}/graph/notifications");
             }
             let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()))
                 .with_connections(Arc::clone(&front_door.stats));

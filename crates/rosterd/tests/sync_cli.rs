@@ -11,7 +11,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use domain::CustomerId;
-use store::Store;
+use store::{ServiceStore, UserStore};
 use testkit::fake_graph::{FakeGraph, FakeTenant, PageSizes};
 
 fn rosterd(dir: &Path, fake: &FakeGraph) -> tokio::process::Command {

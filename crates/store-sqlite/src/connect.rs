@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use store::{StoreError, StoreResult};
-
-use crate::error::db_error;
+use store_sql::db_error;
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -20,7 +19,7 @@ const MAX_READERS: u32 = 8;
 /// are readable by their owner only (0600), like the key file. Creates the database file that way
 /// when `create` and it is missing; tightens an existing file's mode.
 fn restrict(path: &Path, create: bool) -> StoreResult<()> {
-    let io_error = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+    let io_error = |e: std::io::Error| StoreError::backend(format!("{}: {e}", path.display()));
     if create && !path.exists() {
         OpenOptions::new()
             .write(true)
@@ -41,23 +40,23 @@ fn restrict(path: &Path, create: bool) -> StoreResult<()> {
     }
 }
 
-/// The SQLite backend. Cheap to clone: clones share the pools.
+/// The SQLite driver of the SQL core. Cheap to clone: clones share the pools.
 ///
 /// Writes go through a single connection, so writers in this process queue in the pool instead
 /// of spinning on SQLite's lock; reads use a separate pool and, thanks to WAL, never wait for the
 /// writer.
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub struct SqliteDriver {
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
 }
 
-impl SqliteStore {
+impl SqliteDriver {
     /// Opens (creating it if missing) the database at `url` (`sqlite://path.db`, `sqlite:path.db`
     /// or `sqlite::memory:`) and applies pending migrations.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    pub(crate) async fn open(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?
+            .map_err(|e| StoreError::backend(format!("invalid SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -83,7 +82,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations")
             .run(&writer)
             .await
-            .map_err(|e| StoreError::Backend(format!("migrating SQLite database: {e}")))?;
+            .map_err(|e| StoreError::backend(format!("migrating SQLite database: {e}")))?;
 
         let readers = if in_memory {
             // A shared-cache memory database locks tables between connections; one is simpler.
@@ -111,7 +110,7 @@ impl SqliteStore {
     }
 
     /// Closes every connection (WAL checkpoint included); later calls fail.
-    pub async fn close(&self) {
+    pub(crate) async fn close_pools(&self) {
         self.readers.close().await;
         self.writer.close().await;
     }
@@ -121,9 +120,10 @@ impl SqliteStore {
 mod tests {
     use domain::access::SystemScope;
     use domain::{CustomerId, LicenseType, NewService, ShortName};
-    use store::{Store, StoreError};
+    use store::{ServiceStore, StoreError, StoreInfo};
 
     use super::*;
+    use crate::SqliteStore;
 
     const SYSTEM: SystemScope = SystemScope::new("sqlite tests");
 
@@ -168,7 +168,7 @@ mod tests {
         let store = SqliteStore::connect(&format!("sqlite:{}", dir.path().join("p.db").display()))
             .await
             .unwrap();
-        for pool in [&store.writer, &store.readers] {
+        for pool in [&store.driver().writer, &store.driver().readers] {
             let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
@@ -178,7 +178,9 @@ mod tests {
             let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
             assert_eq!(busy, 30_000);
         }
-        let readonly = sqlx::query("DELETE FROM services").execute(&store.readers).await;
+        let readonly = sqlx::query("DELETE FROM services")
+            .execute(&store.driver().readers)
+            .await;
         assert!(readonly.is_err(), "reader connections refuse writes");
     }
 

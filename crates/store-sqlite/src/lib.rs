@@ -1,14 +1,14 @@
-//! rosterd's embedded store: the `Store` trait on one SQLite file (WAL, one writer connection,
-//! a pool of readers, embedded migrations).
+//! rosterd's embedded store: the SQL core of `store-sql` on one SQLite file (WAL, one writer
+//! connection, a pool of readers, embedded migrations). This crate holds only what SQLite does
+//! its own way: opening the file, storage classes (GUIDs as text, times as integer
+//! microseconds), the multi-row `INSERT` of a generation's users and the sliced delete of an old
+//! one.
 
-mod clients;
-mod codec;
 mod connect;
-mod error;
-mod leases;
-mod services;
-mod store_impl;
-mod tasks;
-mod users;
+mod driver;
 
-pub use connect::SqliteStore;
+pub use connect::SqliteDriver;
+
+/// The SQLite store: every role of `store::Store` on a [`SqliteDriver`].
+/// `SqliteStore::connect(url)` opens it; clones share the pools.
+pub type SqliteStore = store_sql::SqlStore<SqliteDriver>;

@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::records::{GenerationCommit, UserFingerprint, UserRow};
-use crate::{Store, StoreError};
+use crate::{ServiceStore, StoreError, UserStore};
 
 /// Rows written per `append_users` call.
 pub const WRITE_BATCH: usize = 2_000;
@@ -164,9 +164,9 @@ impl GenerationWriter {
     /// Sorts, checks, diffs and commits. With `skip_if_unchanged`, an identical set commits
     /// nothing (the sync engine uses this to avoid rewriting a tenant that did not change);
     /// `sync` is stored with the generation, or on its own when nothing was committed.
-    pub async fn commit(
+    pub async fn commit<S: UserStore + ServiceStore + ?Sized>(
         self,
-        store: &dyn Store,
+        store: &S,
         customer: &Authorized<CustomerId, Write>,
         sync: Option<domain::SyncState>,
         skip_if_unchanged: bool,
@@ -242,7 +242,7 @@ impl GenerationWriter {
 /// by writers that died before committing (a killed replica). Writers still in flight below it
 /// will fail their compare-and-set anyway. Best effort: leftovers are invisible, this only
 /// reclaims space.
-async fn discard_older(store: &dyn Store, customer: &Authorized<CustomerId, Write>, committed: i64) {
+async fn discard_older<S: UserStore + ?Sized>(store: &S, customer: &Authorized<CustomerId, Write>, committed: i64) {
     let generations = match store.stored_generations(&customer.read()).await {
         Ok(generations) => generations,
         Err(error) => {
@@ -257,8 +257,8 @@ async fn discard_older(store: &dyn Store, customer: &Authorized<CustomerId, Writ
     }
 }
 
-async fn write_rows(
-    store: &dyn Store,
+async fn write_rows<S: UserStore + ?Sized>(
+    store: &S,
     ticket: &crate::GenerationTicket,
     file: &Arc<File>,
     index: &[IndexEntry],
@@ -270,8 +270,8 @@ async fn write_rows(
         let first = ordinal;
         let rows = tokio::task::spawn_blocking(move || read_rows(&file, &entries, first))
             .await
-            .map_err(|e| StoreError::Backend(format!("spool reader: {e}")))?
-            .map_err(|e| StoreError::Backend(format!("spool read: {e}")))?;
+            .map_err(|e| StoreError::backend(format!("spool reader: {e}")))?
+            .map_err(|e| StoreError::backend(format!("spool read: {e}")))?;
         store.append_users(ticket, &rows).await?;
         ordinal += chunk.len() as i64;
     }

@@ -1,152 +1,40 @@
-//! The storage port: the `Store` trait every backend implements, the records it stores and
-//! the backend-independent generation writer that replaces a customer's users atomically.
+//! The storage port: one trait per role (services, users by generation, clients and keys,
+//! tasks, audit, sync leases), the [`Store`] bundle of them all, the records they store and the
+//! backend-independent generation writer that replaces a customer's users atomically.
 
 pub mod error;
 pub mod generation;
 pub mod records;
+pub mod roles;
+pub mod subscriptions;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use domain::access::{Authorized, SystemScope, Unchecked, Visibility, Write};
-use domain::{ClientId, CustomerId, NewService, Service, ServicePatch};
-
-pub use error::{StoreError, StoreResult, Taken};
+pub use error::{BackendError, StoreError, StoreResult, Taken};
 pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
 pub use records::*;
+pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, TaskStore, UserStore};
+pub use subscriptions::{SubscriptionRecord, SubscriptionStore};
 
-/// Everything rosterd persists. One implementation per database; the backend is chosen once,
-/// from the database URL, when the process starts.
+/// Everything rosterd persists: every role at once, for the callers that need them all (the
+/// application layer, the binary's wiring). One implementation per database; the backend is
+/// chosen once, from the database URL, when the process starts.
 ///
-/// Every operation that reads or writes one customer's data takes an
-/// [`Authorized`](domain::access::Authorized) customer, which only the authorization rules (or
-/// an explicit [`SystemScope`]) make; what is read *for* an authorization comes back
-/// [`Unchecked`] until a principal is authorized to see it.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Which backend this is (`sqlite` or `postgres`), for logs and `/readyz`.
-    fn backend(&self) -> &'static str;
+/// Implemented for every type that implements each role; a new role joins the list here and in
+/// the blanket `impl` below. Code that needs one role takes `&impl UserStore` (or
+/// `&S where S: UserStore + ?Sized`, which a `dyn Store` satisfies) instead.
+pub trait Store:
+    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + SubscriptionStore + 'static
+{
+}
 
-    /// Cheap round trip used by `/readyz`.
-    async fn ping(&self) -> StoreResult<()>;
-
-    // ---- services -------------------------------------------------------------------------
-
-    /// Creates a service. `Taken` when its short name (case-insensitive, within its channel),
-    /// its tenant id or its id is in use.
-    async fn create_service(&self, new: &Authorized<NewService, Write>) -> StoreResult<Service>;
-    /// The service with this id, sealed until someone is authorized to see it.
-    async fn find_service(&self, id: CustomerId) -> StoreResult<Option<Unchecked<Service>>>;
-    async fn get_service(&self, customer: &Authorized<CustomerId>) -> StoreResult<Option<Service>>;
-    /// Services the caller may see, ordered by short name.
-    async fn list_services(&self, visibility: &Visibility) -> StoreResult<Vec<Service>>;
-    /// Applies a patch; `NotFound` when the service does not exist, `Taken(TenantId)` when
-    /// another service has the tenant id.
-    async fn update_service(
-        &self,
-        customer: &Authorized<CustomerId, Write>,
-        patch: &ServicePatch,
-    ) -> StoreResult<Service>;
-    /// Replaces the replication state of a service (connection check, errors, schedule).
-    async fn update_sync_state(
-        &self,
-        customer: &Authorized<CustomerId, Write>,
-        state: &domain::SyncState,
-    ) -> StoreResult<()>;
-    /// Installation-wide figures for `/metrics`, in one aggregate query (no customer ids).
-    async fn fleet_summary(&self) -> StoreResult<FleetSummary>;
-
-    // ---- end users --------------------------------------------------------------------------
-
-    /// One page of the current generation, read in a single consistent statement.
-    /// `None` when the service does not exist.
-    async fn read_page(
-        &self,
-        customer: &Authorized<CustomerId>,
-        first_ordinal: i64,
-        limit: i64,
-    ) -> StoreResult<Option<PageSlice>>;
-
-    /// Reserves a new generation number for a writer. `NotFound` when the service does not
-    /// exist.
-    async fn begin_generation(&self, customer: &Authorized<CustomerId, Write>) -> StoreResult<GenerationTicket>;
-    /// Fingerprints of a generation, ordered by identity (the writer's diff input).
-    async fn fingerprints(
-        &self,
-        customer: &Authorized<CustomerId>,
-        generation: i64,
-    ) -> StoreResult<Vec<UserFingerprint>>;
-    /// Stored users of a generation in identity order, starting after `after` (keyset),
-    /// at most `limit` of them, with their `source`. Used by exports, the sync engine's merge
-    /// and `copy`.
-    async fn users_after(
-        &self,
-        customer: &Authorized<CustomerId>,
-        generation: i64,
-        after_ordinal: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<UserRow>>;
-    /// Appends rows of a not-yet-committed generation. Rows arrive in identity order with
-    /// consecutive ordinals.
-    async fn append_users(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()>;
-    /// Makes the ticket's generation the served one, if the served generation is still the
-    /// ticket's base (`Conflict` otherwise). Applies `sync` in the same transaction.
-    async fn commit_generation(&self, ticket: &GenerationTicket, commit: &GenerationCommit) -> StoreResult<()>;
-    /// Deletes the rows of a generation that is not served (an old or an abandoned one).
-    async fn discard_generation(&self, customer: &Authorized<CustomerId, Write>, generation: i64) -> StoreResult<()>;
-    /// Generations that still have stored rows, ascending: the served one, writers in flight,
-    /// and leftovers of writers that died before committing or discarding.
-    async fn stored_generations(&self, customer: &Authorized<CustomerId>) -> StoreResult<Vec<i64>>;
-
-    // ---- API clients and signing keys -------------------------------------------------------
-
-    /// `Taken(ClientId)` when the id is in use.
-    async fn create_client(&self, client: &Authorized<ApiClientRecord, Write>) -> StoreResult<()>;
-    /// The client a token names (authentication: who is calling).
-    async fn get_client(&self, id: ClientId) -> StoreResult<Option<ApiClientRecord>>;
-    async fn list_clients(&self) -> StoreResult<Vec<ApiClientRecord>>;
-    /// Marks a client revoked; `NotFound` when unknown.
-    async fn revoke_client(&self, client: &Authorized<ClientId, Write>, at: DateTime<Utc>) -> StoreResult<()>;
-
-    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
-    /// Inserts a key unless one with the same `kid` exists.
-    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
-
-    // ---- tasks and audit --------------------------------------------------------------------
-
-    async fn create_task(&self, task: &TaskRecord) -> StoreResult<()>;
-    /// Replaces a task's mutable parts (status, messages, output, completion).
-    async fn update_task(&self, task: &TaskRecord) -> StoreResult<()>;
-    /// A task, sealed until someone is authorized for the customer it belongs to.
-    async fn get_task(&self, id: &str) -> StoreResult<Option<Unchecked<TaskRecord>>>;
-    /// Every task, oldest first (for `rosterd copy`, which acts under a system scope).
-    async fn list_tasks(&self, system: &SystemScope) -> StoreResult<Vec<TaskRecord>>;
-    /// Deletes the finished tasks of `kind` completed before `completed_before` (retention of
-    /// the sync engine's task log); returns how many went. Tasks in progress are kept.
-    async fn prune_tasks(&self, kind: &str, completed_before: DateTime<Utc>) -> StoreResult<u64>;
-
-    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
-    /// Every audit event, in the order they were recorded (installation-wide: a system scope).
-    async fn list_audit_events(&self, system: &SystemScope) -> StoreResult<Vec<AuditEvent>>;
-
-    // ---- sync work claiming -------------------------------------------------------------------
-
-    /// Claims one connected service whose sync is due at `now` and not leased by anyone, and
-    /// leases it to `owner` until `lease_until`. Safe with several replicas.
-    async fn claim_due_sync(
-        &self,
-        now: DateTime<Utc>,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<CustomerId>>;
-    /// Takes a lease on one service, whether due or not (on-demand syncs); false when another
-    /// owner holds a live lease.
-    async fn lease_sync(
-        &self,
-        customer: &Authorized<CustomerId, Write>,
-        now: DateTime<Utc>,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Gives a lease back.
-    async fn release_sync(&self, customer: &Authorized<CustomerId, Write>, owner: &str) -> StoreResult<()>;
+impl<T> Store for T where
+    T: StoreInfo
+        + ServiceStore
+        + UserStore
+        + ClientStore
+        + TaskStore
+        + AuditStore
+        + LeaseStore
+        + SubscriptionStore
+        + 'static
+{
 }

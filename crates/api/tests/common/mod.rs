@@ -278,6 +278,18 @@ impl TestApp {
         .await
     }
 
+    /// `PATCH /api/v3/customer/{customer}` with a JSON body, as the provider-scoped Admin.
+    pub async fn patch_service(&self, customer: CustomerId, body: &Value) -> Reply {
+        self.send(
+            Method::PATCH,
+            &format!("/api/v3/customer/{customer}"),
+            Some(&self.admin.clone()),
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
+        )
+        .await
+    }
+
     /// A service straight in the store; `connected` gives it tenant id and app registration.
     pub async fn service(&self, short: &str, license: i64, connected: bool, channel: Option<i64>) -> CustomerId {
         let id = CustomerId::new_random();
