@@ -193,7 +193,7 @@ async fn clients_import_and_serve_from_the_command_line() {
     loop {
         let after = http
             .get(format!("{base}/api/v3/customer/{customer}/user"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
