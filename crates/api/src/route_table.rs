@@ -12,7 +12,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
-use crate::routes::{clients, directory, discovery, end_users, health, sync, tasks, token};
+use crate::routes::{clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token};
 use crate::state::AppState;
 
 /// Where the `/api` routes are mounted: clients configure `baseUrl = https://host/tenantui`.
@@ -233,5 +233,8 @@ pub fn route_table() -> Vec<Route> {
         machine(routes!(health::readyz)),
         machine(routes!(health::openapi)),
         machine(routes!(health::metrics)).errors(&[AUTHENTICATED, &[InsufficientScope]]),
+        // Microsoft Graph's deliveries: no token, each entry authenticated by its clientState.
+        machine(routes!(graph_notifications::notifications)),
+        machine(routes!(graph_notifications::lifecycle)),
     ]
 }

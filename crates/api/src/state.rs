@@ -33,15 +33,24 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
     pub token_failures: Arc<TokenFailures>,
+    /// The front door's connection counters, when the state serves a listener that has them.
+    pub connections: Option<Arc<http_server::ConnectionStats>>,
 }
 
 impl AppState {
     pub fn new(app: Arc<App>, config: ApiConfig) -> Self {
         Self {
+            metrics: Arc::new(Metrics::new(app.counters())),
             app,
-            metrics: Arc::new(Metrics::default()),
+            connections: None,
             token_failures: Arc::new(TokenFailures::new(config.token_failures)),
             config: Arc::new(config),
         }
+    }
+
+    /// Reports `stats` (the main listener's connections) on `/metrics`.
+    pub fn with_connections(mut self, stats: Arc<http_server::ConnectionStats>) -> Self {
+        self.connections = Some(stats);
+        self
     }
 }

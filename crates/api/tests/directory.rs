@@ -276,11 +276,18 @@ async fn health_and_openapi(app: TestApp) {
     assert_eq!(metrics.status, 200);
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains("rosterd_users_served 4"), "{text}");
-    assert!(
-        text.contains("rosterd_page_cache_requests_total{result=\"hit\"} 1"),
-        "{text}"
-    );
-    assert!(text.contains("rosterd_http_responses_total{class=\"2xx\"}"), "{text}");
+    for expected in [
+        "rosterd_cache_requests_total{cache=\"page\",result=\"hit\"} 1\n",
+        "rosterd_cache_requests_total{cache=\"page\",result=\"miss\"} 1\n",
+        // The second request reused the service row and the verified token of the first.
+        "rosterd_cache_requests_total{cache=\"service_record\",result=\"hit\"} 1\n",
+        "rosterd_cache_requests_total{cache=\"verified_token\",result=\"hit\"}",
+        "rosterd_http_responses_total{class=\"2xx\"}",
+        "rosterd_http_request_duration_seconds_count{route=\"/api/v3/customer/{customerGuid}/user\",method=\"GET\",class=\"2xx\"} 2\n",
+        "# TYPE rosterd_sync_round_duration_seconds histogram",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
     assert!(!text.contains(&customer.to_string()), "no customer ids in metrics");
 }
 

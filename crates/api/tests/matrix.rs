@@ -332,6 +332,16 @@ async fn row(world: &World, method: &Method, path: &str, caller: &Caller, target
         | ("GET", "/healthz")
         | ("GET", "/readyz")
         | ("GET", "/openapi.json") => (call(path.to_string()), status(200)),
+        // Microsoft Graph's deliveries: no bearer token (Graph sends none), authenticated per
+        // entry by the subscription's clientState; any batch is taken with 202 whoever calls,
+        // and a forged one changes nothing (tests/notifications.rs).
+        ("POST", "/graph/notifications") | ("POST", "/graph/lifecycle") => (
+            Call {
+                body: Some(("application/json", json!({"value": []}).to_string())),
+                ..call(path.to_string())
+            },
+            status(202),
+        ),
         ("GET", "/metrics") => (
             call(path.to_string()),
             status(if caller.kind == Kind::Provider { 200 } else { 403 }),

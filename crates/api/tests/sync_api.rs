@@ -33,14 +33,7 @@ async fn with_engine(app: TestApp) -> SyncApp {
 }
 
 async fn patch(app: &TestApp, customer: CustomerId, body: Value) -> Reply {
-    app.send(
-        Method::PATCH,
-        &format!("/api/v3/customer/{customer}"),
-        Some(&app.admin.clone()),
-        &[("content-type", "application/json")],
-        Body::from(body.to_string()),
-    )
-    .await
+    app.patch_service(customer, &body).await
 }
 
 /// A Hosted Pro service connected to `tenant` through PATCH, as an operator would.
@@ -102,6 +95,7 @@ both_backends!(
     second_start_conflicts_and_monitors_are_refused,
     bad_secret_is_reported_not_a_500,
     re_pointing_during_a_sync_commits_nothing,
+    a_sync_is_served_at_once_by_the_replica_that_ran_it,
 );
 both_backends_and_caches!(readers_never_see_a_mixture_while_a_sync_commits);
 
@@ -380,4 +374,26 @@ async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
         reads.len()
     );
     app.assert_page_reads(reads.len());
+}
+
+/// The read path reuses the service row it read for up to a second (README, "Freshness"); a
+/// round that ends in this process makes it read the row again at once, so the users a finished
+/// task reports are the users served, even with the clock standing still.
+async fn a_sync_is_served_at_once_by_the_replica_that_ran_it(app: TestApp) {
+    let SyncApp { app, fake, .. } = with_engine(app).await;
+    let clock = Arc::new(sync::ManualClock::new(chrono::Utc::now()));
+    app.app.set_record_clock(clock);
+    let tenant = fake.add_generated_tenant(59, 40);
+    let customer = connected(&app, "fresh", &tenant).await;
+    let uri = format!("/api/v3/customer/{customer}/user?PageNumber=1&PageSize=10");
+    let before = app.get(&uri).await;
+    assert_eq!(before.status, 200, "{}", String::from_utf8_lossy(&before.body));
+    assert_eq!(before.json()["totalRecords"], 0);
+
+    let operator = app.token_for(Role::Operator, Scope::Provider).await;
+    let reply = post_sync(&app, &operator, customer, "").await;
+    assert_eq!(reply.status, 202, "{}", String::from_utf8_lossy(&reply.body));
+    let task = wait_for(&app, reply.json().as_str().unwrap()).await;
+    assert_eq!(task["status"], "CompletedSuccess", "{task}");
+    assert_eq!(app.get(&uri).await.json()["totalRecords"], 40);
 }

@@ -2,8 +2,6 @@
 //! operation (the change is already committed), but it is never silent either: it is logged and
 //! counted (`rosterd_audit_write_failures_total` on `/metrics`), for alerting.
 
-use std::sync::atomic::Ordering;
-
 use chrono::Utc;
 use domain::access::Principal;
 use domain::CustomerId;
@@ -31,7 +29,7 @@ impl App {
             },
         };
         if let Err(error) = self.store.record_audit(&event).await {
-            self.counters.audit_write_failures.fetch_add(1, Ordering::Relaxed);
+            self.counters.audit_write_failed();
             tracing::error!(%error, action, customer = ?event.customer, "could not record an audit event");
         }
     }

@@ -146,6 +146,9 @@ impl App {
         let (role, scope) = (record.role, record.scope.clone());
         let grant = principal.authorize_new_client(role, &scope, inside(&visible), record)?;
         self.store.create_client(&grant).await?;
+        // An external app's tokens may have been refused a moment ago ("no such client"): this
+        // replica accepts them from the next request on.
+        self.recent.forget_client(grant.id);
         let created = match secret {
             Some(client_secret) => {
                 self.audit(
@@ -209,6 +212,8 @@ impl App {
                 StoreError::NotFound(_) => AppError::client_not_found(),
                 other => other.into(),
             })?;
+        // Its next request through this replica is refused (others follow within record_ttl).
+        self.recent.forget_client(id);
         self.audit(principal, "client.revoke", None, format!("client {id}"))
             .await;
         Ok(())

@@ -16,9 +16,12 @@ impl App {
     /// exists, is not revoked and is registered for the issuer that signed it.
     pub async fn authenticate(&self, token: &str) -> AppResult<Principal> {
         let verified = self.keys.verify(token, Utc::now()).await?;
+        if let Some(hit) = verified.remembered {
+            self.counters.cache(crate::Cache::VerifiedToken, hit);
+        }
         let client = self
-            .store
-            .get_client(verified.client)
+            .recent
+            .client(self.store.as_ref(), verified.client, &self.counters)
             .await?
             .ok_or_else(|| AppError::invalid_token("the token's client no longer exists"))?;
         if client.revoked_at.is_some() {

@@ -174,6 +174,8 @@ impl Import<'_> {
             .commit(self.app.store.as_ref(), &self.grant, None, false)
             .await
             .map_err(write_error)?;
+        // Served by this replica from the next request on.
+        self.app.recent.forget_service(*self.grant);
         let summary = ImportSummary::new(*self.grant, &outcome);
         self.app
             .audit(

@@ -16,6 +16,9 @@ use crate::external_issuer::ExternalVerifier;
 /// How often an unknown `kid` may trigger a reload from the store.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The longest a verified token is remembered, whatever its expiry says.
+const VERIFIED_MAX_SECS: u64 = 24 * 3600;
+
 /// What tokens say about their issuer.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
@@ -23,6 +26,9 @@ pub struct TokenSettings {
     pub issuer: String,
     pub audience: String,
     pub lifetime_secs: u64,
+    /// Built-in tokens whose signature was verified, remembered (until they expire) so that a
+    /// client's next request skips the signature check; 0 turns that off.
+    pub verified_cache_entries: u64,
 }
 
 /// Who vouched for a bearer token.
@@ -39,6 +45,8 @@ pub enum TokenSource {
 pub struct VerifiedBearer {
     pub client: ClientId,
     pub source: TokenSource,
+    /// Whether the verified-token cache already knew it (`None`: not a token it keeps).
+    pub remembered: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +64,17 @@ pub struct KeyRing {
     issuer: RwLock<Arc<TokenIssuer>>,
     last_reload: Mutex<Instant>,
     external: Option<ExternalVerifier>,
+    /// Built-in tokens already verified, with what they proved and when they expire. A token is
+    /// immutable and signed, so a verified one stays verified until its expiry; only the
+    /// expiry is checked again on a hit. (Revocation is not a property of the token: the
+    /// client record decides it on every request.)
+    verified: Option<moka::sync::Cache<Arc<str>, Verified>>,
+}
+
+#[derive(Clone, Copy)]
+struct Verified {
+    client: ClientId,
+    expires_at: DateTime<Utc>,
 }
 
 impl KeyRing {
@@ -73,10 +92,17 @@ impl KeyRing {
         Ok(Self {
             store,
             secret,
-            settings,
             issuer: RwLock::new(Arc::new(issuer)),
             last_reload: Mutex::new(Instant::now()),
             external: None,
+            verified: (settings.verified_cache_entries > 0).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(settings.verified_cache_entries)
+                    // Nothing is kept longer than a token may live anyway (Entra's maximum).
+                    .time_to_live(Duration::from_secs(VERIFIED_MAX_SECS))
+                    .build()
+            }),
+            settings,
         })
     }
 
@@ -110,15 +136,27 @@ impl KeyRing {
                 return Ok(VerifiedBearer {
                     client,
                     source: TokenSource::External,
+                    remembered: None,
                 });
             }
         }
-        let built_in = |client| VerifiedBearer {
+        let caching = self.verified.is_some();
+        let built_in = |client, hit: bool| VerifiedBearer {
             client,
             source: TokenSource::BuiltIn,
+            remembered: caching.then_some(hit),
         };
+        if let Some(known) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            // Strictly before the expiry (no skew): at the edge the full check decides.
+            if now < known.expires_at {
+                return Ok(built_in(known.client, true));
+            }
+        }
         match self.current().verify(token, now) {
-            Ok(verified) => Ok(built_in(verified.client_id)),
+            Ok(verified) => {
+                self.remember(token, &verified);
+                Ok(built_in(verified.client_id, false))
+            }
             Err(TokenError::UnknownKey) if self.reload_allowed() => {
                 // Another replica may have created a key after this process loaded its set.
                 let issuer = build_issuer(self.store.as_ref(), &self.secret, &self.settings)
@@ -128,12 +166,25 @@ impl KeyRing {
                 if let Ok(mut guard) = self.issuer.write() {
                     *guard = Arc::clone(&issuer);
                 }
-                issuer
+                let verified = issuer
                     .verify(token, now)
-                    .map(|v| built_in(v.client_id))
-                    .map_err(|e| AppError::invalid_token(e.to_string()))
+                    .map_err(|e| AppError::invalid_token(e.to_string()))?;
+                self.remember(token, &verified);
+                Ok(built_in(verified.client_id, false))
             }
             Err(error) => Err(AppError::invalid_token(error.to_string())),
+        }
+    }
+
+    fn remember(&self, token: &str, verified: &auth::VerifiedToken) {
+        if let Some(cache) = &self.verified {
+            cache.insert(
+                Arc::from(token),
+                Verified {
+                    client: verified.client_id,
+                    expires_at: verified.expires_at,
+                },
+            );
         }
     }
 

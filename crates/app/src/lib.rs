@@ -18,11 +18,12 @@ mod identity;
 mod import;
 mod keyring;
 mod page_cache;
+mod recent;
 mod services;
 mod syncs;
+mod telemetry;
 mod users;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,9 @@ pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
 pub use page_cache::PageKey;
 pub use services::ServiceChange;
+/// Which endpoint a Graph notification batch arrived at, and what the notification endpoints counted.
+pub use sync::{Channel as NotificationChannel, NotificationFigures};
+pub use telemetry::{Cache, Counters};
 pub use users::UsersPage;
 
 /// Settings of the operations (the HTTP edge has its own).
@@ -56,6 +60,12 @@ pub struct AppConfig {
     pub page_cache_bytes: usize,
     /// How long the installation-wide gauges are reused before they are read again.
     pub metrics_refresh: Duration,
+    /// How long the read path reuses a client record or service row it read (zero: never).
+    /// Changes made through this process are seen at once; through another replica, within
+    /// this time.
+    pub record_ttl: Duration,
+    /// Client records and service rows kept for `record_ttl`, at most (each kind).
+    pub record_cache_entries: u64,
 }
 
 impl Default for AppConfig {
@@ -66,17 +76,10 @@ impl Default for AppConfig {
             max_concurrent_imports: 2,
             page_cache_bytes: 256 << 20,
             metrics_refresh: Duration::from_secs(15),
+            record_ttl: Duration::from_secs(1),
+            record_cache_entries: 100_000,
         }
     }
-}
-
-/// What the operations counted, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub page_cache_hits: AtomicU64,
-    pub page_cache_misses: AtomicU64,
-    /// Audit events that could not be written (the operation itself went through).
-    pub audit_write_failures: AtomicU64,
 }
 
 /// The application: shared handles and the operations on them. Cheap to share behind an `Arc`.
@@ -93,22 +96,41 @@ pub struct App {
     imports: Arc<Semaphore>,
     counters: Counters,
     fleet: health::FleetCache,
+    /// Client records and service rows the read path reuses for a moment.
+    recent: Arc<recent::RecentRecords>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, sync: Option<sync::Engine>, config: AppConfig) -> Self {
+        let recent = Arc::new(recent::RecentRecords::new(
+            config.record_ttl,
+            config.record_cache_entries,
+            Arc::new(sync::SystemClock),
+        ));
+
+        let counters = Counters::default();
+        if let Some(engine) = &sync {
+            recent::forget_after_rounds(engine, &recent, &counters);
+            engine.observe_graph(telemetry::graph_observer(&counters));
+        }
         let console: Arc<dyn ConsoleStore> = store.clone();
         Self {
             console,
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
-            counters: Counters::default(),
+            counters,
+            recent,
             store,
             keys,
             sync,
             config,
         }
+    }
+
+    /// Reads time from `clock` for the reuse of recently read records (tests move it by hand).
+    pub fn set_record_clock(&self, clock: Arc<dyn sync::Clock>) {
+        self.recent.set_clock(clock);
     }
 
     pub fn config(&self) -> &AppConfig {

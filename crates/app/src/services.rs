@@ -129,7 +129,15 @@ impl App {
         }
         // A new tenant or app: the old secret and the old tenant's sync state must not carry over.
         let patch = patch.with_connection_rules(&service);
+        if patch.reset_sync || patch.license_type.is_some_and(|license| !license.has_end_users()) {
+            // Re-pointed or no longer synced: delete its Graph subscription while the old
+            // credentials still work (the engine's reconciliation subscribes anew).
+            if let Some(engine) = &self.sync {
+                engine.unsubscribe(&service).await;
+            }
+        }
         let mut updated = self.store.update_service(&grant, &patch).await?;
+        self.recent.forget_service(*grant);
         if connection_touched {
             updated = self
                 .check_connection(&grant, updated, change.app_client_secret.as_deref())
@@ -176,6 +184,7 @@ impl App {
         sync_state.connection_ok = Some(ok);
         sync_state.connection_message = Some(message);
         self.store.update_sync_state(grant, &sync_state).await?;
+        self.recent.forget_service(**grant);
         Ok(Service {
             sync: sync_state,
             ..service

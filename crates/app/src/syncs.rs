@@ -39,6 +39,28 @@ impl App {
             .ok_or_else(|| AppError::new(ErrorCode::Unavailable, "this rosterd process runs no sync engine"))
     }
 
+    /// A batch Microsoft Graph delivered to `/graph/notifications` or `/graph/lifecycle`
+    /// (`None`: its body could not be read within the limit). Nobody is authenticated here:
+    /// the engine counts an entry only when its `subscriptionId` and `clientState` match a live
+    /// subscription. Without notifications in this process the batch is dropped and counted.
+    pub fn graph_notifications(&self, channel: sync::Channel, body: Option<Vec<u8>>) {
+        let taken = match (&self.sync, body) {
+            (Some(engine), Some(body)) => engine.accept_notifications(channel, body),
+            _ => false,
+        };
+        if !taken {
+            self.counters.notification_batch_dropped();
+        }
+    }
+
+    /// What the notification endpoints and the engine counted.
+    pub fn notification_figures(&self) -> sync::NotificationFigures {
+        self.sync
+            .as_ref()
+            .map(sync::Engine::notification_figures)
+            .unwrap_or_default()
+    }
+
     /// Starts a sync of a customer in the background and answers its task id: the principal may
     /// change the customer, and the service can be synced (`may_sync_users`).
     pub async fn start_sync(&self, principal: &Principal, id: CustomerId, full: bool) -> AppResult<String> {

@@ -2,14 +2,13 @@
 //! the served generation, so a cached page (or one the client already holds) of that generation
 //! is exactly what a fresh read would return.
 
-use std::sync::atomic::Ordering;
-
 use bytes::Bytes;
 use domain::access::{Authorized, Principal, Read};
 use domain::{CustomerId, PageRequest};
 
 use crate::error::{AppError, AppResult};
 use crate::page_cache::PageKey;
+use crate::telemetry::Cache;
 use crate::App;
 
 /// A page the principal may read, not read yet: its [`key`](Self::key) tells whether the caller
@@ -30,7 +29,14 @@ impl App {
         id: CustomerId,
         page: PageRequest,
     ) -> AppResult<UsersPage<'_>> {
-        let (grant, service) = self.authorize::<Read>(principal, id).await?;
+        // The service row as read within the last moment: it names the generation to serve
+        // (and the page cache holds pages by generation, so a cached page is never a mix).
+        let found = self
+            .recent
+            .service(self.store.as_ref(), id, &self.counters)
+            .await?
+            .ok_or_else(AppError::customer_not_found)?;
+        let (grant, service) = principal.authorize::<Read>(found)?;
         service.may_list_users()?;
         let key = PageKey {
             customer: service.id,
@@ -58,10 +64,10 @@ impl UsersPage<'_> {
     pub async fn body(self) -> AppResult<(PageKey, Bytes)> {
         let UsersPage { app, grant, page, key } = self;
         if let Some(body) = app.pages.get(&key) {
-            app.counters.page_cache_hits.fetch_add(1, Ordering::Relaxed);
+            app.counters.cache(Cache::Page, true);
             return Ok((key, body));
         }
-        app.counters.page_cache_misses.fetch_add(1, Ordering::Relaxed);
+        app.counters.cache(Cache::Page, false);
         let slice = app
             .store
             .read_page(&grant, page.first_ordinal(), page.size())

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use domain::graph_mapping::{GraphUser, TeamsUserConfiguration, UserDelta, USER_SELECT};
+use domain::graph_mapping::{GraphUser, TeamsUserConfiguration, UserDelta, CONFIGURATION_SELECT, USER_SELECT};
 use reqwest::header::ACCEPT;
 use serde::Deserialize;
 use serde_json::Value;
@@ -22,6 +22,14 @@ use crate::token::TokenCache;
 
 /// Graph error codes that mean a delta link can no longer be used.
 const DELTA_EXPIRED_CODES: [&str; 2] = ["syncStateNotFound", "resyncRequired"];
+/// Graph hosts of the national clouds, where the Teams administration API
+/// (`/admin/teams/userConfigurations`) does not exist: US Government L4 (GCC High), L5 (DoD),
+/// and China operated by 21Vianet.
+const NATIONAL_CLOUD_HOSTS: [&str; 3] = [
+    "graph.microsoft.us",
+    "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+];
 /// Longest Graph error message kept in an error.
 const MAX_MESSAGE_CHARS: usize = 300;
 /// Largest response body read from Graph or Entra. A page of 999 users with the selected
@@ -111,6 +119,12 @@ impl GraphClient {
         &self.inner.config
     }
 
+    /// Whether the configured Graph offers the Teams administration API: not in the national
+    /// clouds (US Government L4/L5, 21Vianet), recognised by their Graph host.
+    pub fn offers_teams_admin_api(&self) -> bool {
+        offers_teams_admin_api(&self.inner.graph_prefix)
+    }
+
     /// A handle for one customer tenant, reporting to no observer until `with_observer`.
     pub fn tenant(&self, credentials: TenantCredentials) -> TenantClient {
         TenantClient {
@@ -119,6 +133,13 @@ impl GraphClient {
             observer: Arc::new(NoopObserver),
         }
     }
+}
+
+fn offers_teams_admin_api(graph_url: &str) -> bool {
+    let host = Url::parse(graph_url)
+        .ok()
+        .and_then(|url| url.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()));
+    !host.is_some_and(|host| NATIONAL_CLOUD_HOSTS.contains(&host.as_str()))
 }
 
 /// A base URL: `https`, or plain `http` to a loopback host only (a fake on this machine), so
@@ -253,17 +274,71 @@ impl TenantClient {
         }
     }
 
-    /// `GET /v1.0/admin/teams/userConfigurations`, following `@odata.nextLink`.
+    /// `GET /v1.0/admin/teams/userConfigurations` with a `$select` of only what the mapping
+    /// reads (`CONFIGURATION_SELECT`), following `@odata.nextLink`. Where the API does not
+    /// exist (national clouds) the listing fails with `GraphError::NotInThisCloud`.
     pub fn user_configurations(&self) -> Pager<TeamsUserConfiguration> {
-        let mut url = format!("{}/v1.0/admin/teams/userConfigurations", self.inner.graph_prefix);
+        let mut url = format!(
+            "{}/v1.0/admin/teams/userConfigurations?$select={}",
+            self.inner.graph_prefix,
+            CONFIGURATION_SELECT.join(",")
+        );
         if let Some(top) = self.inner.config.configurations_page_size {
-            url.push_str(&format!("?$top={top}"));
+            url.push_str(&format!("&$top={top}"));
         }
         Pager::start(self.clone(), Resource::UserConfigurations, Url::parse(&url))
     }
 
+    /// `GET /v1.0/admin/teams/userConfigurations/{id}` with the mapped properties: one user's
+    /// Teams configuration, `None` when Teams has none (404).
+    pub async fn user_configuration(&self, id: uuid::Uuid) -> Result<Option<TeamsUserConfiguration>, GraphError> {
+        let resource = Resource::UserConfigurations;
+        let url = self.graph_url(&format!(
+            "/v1.0/admin/teams/userConfigurations/{id}?$select={}",
+            CONFIGURATION_SELECT.join(",")
+        ))?;
+        match self.send_json(resource, reqwest::Method::GET, url, None).await {
+            Ok(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| GraphError::InvalidJson {
+                    resource,
+                    message: e.to_string(),
+                    attempts: 1,
+                }),
+            Err(GraphError::Api { status: 404, .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
     pub(crate) fn observer(&self) -> &dyn GraphObserver {
         self.observer.as_ref()
+    }
+
+    /// Graph refused `token` (401): forget it so the next attempt gets a new one, and report
+    /// the retry.
+    pub(crate) async fn drop_refused_token(
+        &self,
+        token: &crate::token::AccessToken,
+        resource: Resource,
+        attempts: &Attempts<'_>,
+    ) {
+        self.inner.tokens.invalidate(&self.credentials, token).await;
+        attempts.observer().on_event(&GraphEvent::Retrying {
+            resource,
+            reason: RetryReason::Unauthorized,
+            wait: std::time::Duration::ZERO,
+            attempt: attempts.made(),
+        });
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// `path` (starting with `/v1.0/`) on the configured Graph.
+    pub(crate) fn graph_url(&self, path: &str) -> Result<Url, GraphError> {
+        Url::parse(&format!("{}{path}", self.inner.graph_prefix))
+            .map_err(|e| GraphError::Config(format!("graph_url: {e}")))
     }
 
     /// Parses a paging link and checks it points at the configured Graph, so the bearer token
@@ -300,6 +375,7 @@ impl TenantClient {
                 Err(error) => Failure::from_reqwest(error),
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    self.observer().on_event(&GraphEvent::Responded { resource, status });
                     let asked = retry_after(response.headers());
                     match read_body(response).await {
                         Err(failure) => failure,
@@ -311,13 +387,7 @@ impl TenantClient {
                                     return Err(error);
                                 }
                                 token_refreshed = true;
-                                inner.tokens.invalidate(&self.credentials, &token).await;
-                                attempts.observer().on_event(&GraphEvent::Retrying {
-                                    resource,
-                                    reason: RetryReason::Unauthorized,
-                                    wait: std::time::Duration::ZERO,
-                                    attempt: attempts.made(),
-                                });
+                                self.drop_refused_token(&token, resource, &attempts).await;
                                 continue;
                             }
                         },
@@ -370,8 +440,7 @@ fn classify_page(
         410 if resource == Resource::UsersDelta => return Err(GraphError::DeltaExpired),
         _ => {}
     }
-    let detail = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
-    let code = detail.as_ref().and_then(|d| d.code.clone());
+    let (code, message) = error_detail(body);
     if resource == Resource::UsersDelta
         && code
             .as_deref()
@@ -379,9 +448,11 @@ fn classify_page(
     {
         return Err(GraphError::DeltaExpired);
     }
-    let message = detail
-        .and_then(|d| d.message)
-        .map(|m| m.chars().take(MAX_MESSAGE_CHARS).collect::<String>());
+    if resource == Resource::UserConfigurations
+        && (status == 404 || (status == 400 && says_unsupported(&code, &message)))
+    {
+        return Err(GraphError::NotInThisCloud { resource, status });
+    }
     let error = GraphError::Api {
         resource,
         status,
@@ -393,6 +464,35 @@ fn classify_page(
     } else {
         Err(error)
     }
+}
+
+/// Graph's error `code` and `message` (shortened) from an error body, if it has them.
+fn error_detail(body: &[u8]) -> (Option<String>, Option<String>) {
+    let detail = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
+    let code = detail.as_ref().and_then(|d| d.code.clone());
+    let message = detail
+        .and_then(|d| d.message)
+        .map(|m| m.chars().take(MAX_MESSAGE_CHARS).collect::<String>());
+    (code, message)
+}
+
+/// A non-retryable answer as an error, with Graph's code and message.
+pub(crate) fn api_error(resource: Resource, status: u16, body: &[u8]) -> GraphError {
+    let (code, message) = error_detail(body);
+    GraphError::Api {
+        resource,
+        status,
+        code,
+        message,
+    }
+}
+
+/// Whether a 400 says the request is not supported (how a cloud without an API may refuse it).
+fn says_unsupported(code: &Option<String>, message: &Option<String>) -> bool {
+    [code, message].into_iter().flatten().any(|text| {
+        let lower = text.to_ascii_lowercase();
+        lower.contains("unsupported") || lower.contains("not supported")
+    })
 }
 
 #[cfg(test)]
@@ -426,6 +526,48 @@ mod tests {
         assert_send(&configurations.next_page());
         assert_send(&tenant.validate());
         assert_send(&tenant.users().collect_all());
+    }
+
+    #[test]
+    fn national_clouds_have_no_teams_admin_api() {
+        for national in [
+            "https://graph.microsoft.us",
+            "https://dod-graph.microsoft.us/",
+            "https://MicrosoftGraph.ChinaCloudApi.cn",
+        ] {
+            assert!(!offers_teams_admin_api(national), "{national}");
+        }
+        for global in [
+            "https://graph.microsoft.com",
+            "http://127.0.0.1:9000",
+            "https://graph.microsoft.us.example",
+        ] {
+            assert!(offers_teams_admin_api(global), "{global}");
+        }
+        let unsupported = br#"{"error":{"code":"BadRequest","message":"This API is not supported in this cloud."}}"#;
+        assert_eq!(
+            classify_page(Resource::UserConfigurations, 400, None, unsupported).err(),
+            Some(GraphError::NotInThisCloud {
+                resource: Resource::UserConfigurations,
+                status: 400
+            })
+        );
+        assert_eq!(
+            classify_page(Resource::UserConfigurations, 404, None, b"").err(),
+            Some(GraphError::NotInThisCloud {
+                resource: Resource::UserConfigurations,
+                status: 404
+            })
+        );
+        let other = br#"{"error":{"code":"BadRequest","message":"Invalid filter."}}"#;
+        assert!(matches!(
+            classify_page(Resource::UserConfigurations, 400, None, other),
+            Err(GraphError::Api { status: 400, .. })
+        ));
+        assert!(matches!(
+            classify_page(Resource::Users, 404, None, b""),
+            Err(GraphError::Api { status: 404, .. })
+        ));
     }
 
     #[test]

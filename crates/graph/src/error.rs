@@ -12,6 +12,8 @@ pub enum Resource {
     Users,
     UsersDelta,
     UserConfigurations,
+    /// `/subscriptions` (change notifications).
+    Subscriptions,
 }
 
 impl fmt::Display for Resource {
@@ -21,6 +23,7 @@ impl fmt::Display for Resource {
             Self::Users => "users",
             Self::UsersDelta => "users/delta",
             Self::UserConfigurations => "admin/teams/userConfigurations",
+            Self::Subscriptions => "subscriptions",
         })
     }
 }
@@ -47,6 +50,10 @@ pub enum GraphError {
     /// `resyncRequired`, or a link from another Graph): start a full round.
     #[error("the users/delta link expired; a full round is needed")]
     DeltaExpired,
+    /// The configured Graph does not offer this resource (404, or a 400 saying it is not
+    /// supported): the Teams administration API in the national clouds.
+    #[error("{resource}: not available in this cloud (HTTP {status})")]
+    NotInThisCloud { resource: Resource, status: u16 },
     /// A non-retryable answer (400, 403, 404, ...) with Graph's error code and message.
     #[error("{resource}: HTTP {status}{}{}", .code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Api {
@@ -54,6 +61,14 @@ pub enum GraphError {
         status: u16,
         code: Option<String>,
         message: Option<String>,
+    },
+    /// Graph asked to wait (`Retry-After`) longer than `max_retry_after`: the request was not
+    /// retried early; come back after `retry_after`.
+    #[error("{resource}: Graph throttled (HTTP {status}) and asked to wait {} s, longer than this client waits", .retry_after.as_secs())]
+    RetryLater {
+        resource: Resource,
+        status: u16,
+        retry_after: std::time::Duration,
     },
     #[error("{resource}: still throttled (HTTP {status}) after {attempts} attempts")]
     Throttled {
@@ -103,6 +118,7 @@ impl GraphError {
         matches!(
             self,
             Self::Throttled { .. }
+                | Self::RetryLater { .. }
                 | Self::Server { .. }
                 | Self::Timeout { .. }
                 | Self::Transport { .. }

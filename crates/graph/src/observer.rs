@@ -1,7 +1,7 @@
 //! Progress reporting: what the client did (pages read, waits for throttling, retries), for the
 //! sync engine to turn into task messages and metrics.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -26,6 +26,8 @@ pub enum RetryReason {
 pub enum GraphEvent {
     /// A fresh token was issued (a cache hit reports nothing).
     TokenAcquired { tenant_id: Uuid, expires_in: Duration },
+    /// Graph answered a page request with `status` (every answer, also those retried).
+    Responded { resource: Resource, status: u16 },
     /// A page was read; `number` counts from 1 within the listing, `items_total` includes it.
     PageRead {
         resource: Resource,
@@ -54,6 +56,16 @@ pub enum GraphEvent {
 /// Receives the client's events. Called inline: keep it cheap and never block.
 pub trait GraphObserver: Send + Sync {
     fn on_event(&self, event: &GraphEvent);
+}
+
+/// Tells two observers (a task's log and the process's metrics).
+pub struct Both(pub Arc<dyn GraphObserver>, pub Arc<dyn GraphObserver>);
+
+impl GraphObserver for Both {
+    fn on_event(&self, event: &GraphEvent) {
+        self.0.on_event(event);
+        self.1.on_event(event);
+    }
 }
 
 /// Ignores everything.

@@ -118,15 +118,29 @@ impl<'a> Attempts<'a> {
                 return Err(failure.into_error(self.resource, self.made));
             }
         }
+        // Graph asked for a longer pause than this client may wait: waiting less would only
+        // burn the retries on answers that stay 429, so give up now and let the caller come
+        // back after the requested time.
+        if let Failure::Throttled {
+            status,
+            retry_after: Some(asked),
+        } = &failure
+        {
+            if *asked > self.config.max_retry_after {
+                return Err(GraphError::RetryLater {
+                    resource: self.resource,
+                    status: *status,
+                    retry_after: *asked,
+                });
+            }
+        }
         if self.made > self.config.max_retries {
             return Err(failure.into_error(self.resource, self.made));
         }
         let jittered = || backoff(self.config.base_backoff, self.config.max_backoff, self.made);
         let (wait, event) = match &failure {
             Failure::Throttled { status, retry_after } => {
-                let wait = retry_after
-                    .map(|asked| asked.min(self.config.max_retry_after))
-                    .unwrap_or_else(jittered);
+                let wait = retry_after.unwrap_or_else(jittered);
                 let event = GraphEvent::Throttled {
                     resource: self.resource,
                     status: *status,
@@ -199,7 +213,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retry_after_is_honoured_and_capped() {
+    async fn retry_after_is_honoured_and_a_longer_one_gives_up_at_once() {
         let config = config();
         let sleeper = RecordingSleeper::new();
         let observer = RecordingObserver::new();
@@ -211,12 +225,22 @@ mod tests {
         };
         attempts.after_failure(asked(3)).await.unwrap();
         attempts.start();
-        attempts.after_failure(asked(600)).await.unwrap();
+        attempts.after_failure(asked(10)).await.unwrap();
+        attempts.start();
+        let error = attempts.after_failure(asked(600)).await.unwrap_err();
+        assert_eq!(
+            error,
+            GraphError::RetryLater {
+                resource: Resource::Users,
+                status: 429,
+                retry_after: Duration::from_secs(600)
+            }
+        );
         assert_eq!(sleeper.waits(), vec![Duration::from_secs(3), Duration::from_secs(10)]);
         assert!(matches!(
             observer.events()[1],
             GraphEvent::Throttled { wait, retry_after: Some(asked), attempt: 2, .. }
-                if wait == Duration::from_secs(10) && asked == Duration::from_secs(600)
+                if wait == Duration::from_secs(10) && asked == Duration::from_secs(10)
         ));
     }
 

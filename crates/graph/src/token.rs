@@ -80,9 +80,14 @@ struct TokenResponse {
     expires_in: serde_json::Value,
 }
 
-/// The lifetime `expires_in` announces, between zero and [`MAX_TOKEN_LIFETIME`]. Anything
-/// unreadable, negative or missing is zero: the token is used for this request and replaced
-/// on the next one, rather than trusted for an unknown time.
+/// The lifetime assumed for a token whose `expires_in` is unreadable, missing, zero or
+/// negative: 10 minutes. Entra's app-only tokens for Graph live 60 to 90 minutes, so 10
+/// minutes is well inside any real lifetime, and a token Graph refuses earlier is replaced on its 401 anyway.
+/// It used to be zero, which made every request of a sync fetch a new token.
+pub(crate) const FALLBACK_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The lifetime `expires_in` announces, at most [`MAX_TOKEN_LIFETIME`]; anything unreadable,
+/// missing, zero or negative is [`FALLBACK_TOKEN_LIFETIME`], never zero.
 fn lifetime_of(expires_in: &serde_json::Value) -> Duration {
     let seconds = match expires_in {
         serde_json::Value::Number(number) => number.as_f64(),
@@ -93,7 +98,7 @@ fn lifetime_of(expires_in: &serde_json::Value) -> Duration {
         Some(s) if s.is_finite() && s > 0.0 => {
             Duration::try_from_secs_f64(s).map_or(MAX_TOKEN_LIFETIME, |d| d.min(MAX_TOKEN_LIFETIME))
         }
-        _ => Duration::ZERO,
+        _ => FALLBACK_TOKEN_LIFETIME,
     }
 }
 
@@ -294,14 +299,15 @@ mod tests {
             (r#"18446744073709551615"#, day),
             (r#"1e300"#, day),
             (r#""99999999999999999999999""#, day),
-            (r#"-1"#, Duration::ZERO),
-            (r#"-9223372036854775808"#, Duration::ZERO),
-            (r#""NaN""#, Duration::ZERO),
-            (r#""inf""#, Duration::ZERO),
-            (r#""soon""#, Duration::ZERO),
-            (r#"null"#, Duration::ZERO),
-            (r#"[3599]"#, Duration::ZERO),
-            (r#"{"s":1}"#, Duration::ZERO),
+            (r#"-1"#, FALLBACK_TOKEN_LIFETIME),
+            (r#"0"#, FALLBACK_TOKEN_LIFETIME),
+            (r#"-9223372036854775808"#, FALLBACK_TOKEN_LIFETIME),
+            (r#""NaN""#, FALLBACK_TOKEN_LIFETIME),
+            (r#""inf""#, FALLBACK_TOKEN_LIFETIME),
+            (r#""soon""#, FALLBACK_TOKEN_LIFETIME),
+            (r#"null"#, FALLBACK_TOKEN_LIFETIME),
+            (r#"[3599]"#, FALLBACK_TOKEN_LIFETIME),
+            (r#"{"s":1}"#, FALLBACK_TOKEN_LIFETIME),
         ] {
             let body = format!(r#"{{"token_type":"Bearer","expires_in":{expires_in},"access_token":"abc"}}"#);
             match classify(200, None, body.as_bytes()) {
@@ -313,7 +319,7 @@ mod tests {
             }
         }
         let missing = br#"{"token_type":"Bearer","access_token":"abc"}"#;
-        assert!(matches!(classify(200, None, missing), Ok(TokenStep::Issued(_, d)) if d.is_zero()));
+        assert!(matches!(classify(200, None, missing), Ok(TokenStep::Issued(_, d)) if d == FALLBACK_TOKEN_LIFETIME));
     }
 
     #[test]

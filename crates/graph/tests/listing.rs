@@ -140,3 +140,40 @@ async fn tenants_are_kept_apart() {
     assert!(first.iter().all(|u| !second_ids.contains(&u.id)));
     assert_eq!(setup.fake.requests(Endpoint::Token), 2);
 }
+
+/// Issue 9, defect 8: Teams configurations are read with a `$select` of only the properties
+/// the mapping uses, on every page, and still parse into complete configurations.
+#[tokio::test]
+async fn configurations_are_read_with_a_select_of_the_mapped_properties() {
+    let setup = Setup::with_config(48, 250, |config| config.configurations_page_size = Some(100)).await;
+    let configurations = setup.tenant_client().user_configurations().collect_all().await.unwrap();
+    let expected: Vec<_> = setup.tenant.users.iter().filter_map(|u| u.config.clone()).collect();
+    assert_eq!(configurations.items.len(), expected.len());
+    let query = setup.fake.last_query(Endpoint::UserConfigurations).unwrap();
+    assert!(
+        query.contains("skiptoken"),
+        "the last page follows a next link: {query}"
+    );
+    let first = setup
+        .tenant_client()
+        .user_configurations()
+        .next_page()
+        .await
+        .unwrap()
+        .unwrap();
+    let query = setup.fake.last_query(Endpoint::UserConfigurations).unwrap();
+    assert_eq!(
+        query,
+        "$select=id,accountType,featureTypes,isEnterpriseVoiceEnabled,telephoneNumbers,effectivePolicyAssignments&$top=100"
+    );
+    // What the mapping reads arrives; what it does not read is not asked for.
+    let by_id: std::collections::HashMap<_, _> = expected.iter().map(|c| (c.id, c)).collect();
+    for got in &first.items {
+        let want = by_id[&got.id];
+        assert_eq!(got.feature_types, want.feature_types);
+        assert_eq!(got.telephone_numbers, want.telephone_numbers);
+        assert_eq!(got.effective_policy_assignments, want.effective_policy_assignments);
+        assert_eq!(got.is_enterprise_voice_enabled, want.is_enterprise_voice_enabled);
+        assert_eq!(got.user_principal_name, None, "not selected");
+    }
+}

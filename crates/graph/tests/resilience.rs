@@ -76,8 +76,10 @@ async fn retry_after_of_one_second_is_really_waited() {
     assert_eq!(fake.requests(Endpoint::Users), 2);
 }
 
+/// A `Retry-After` longer than `max_retry_after` is neither waited out early nor retried: the
+/// listing stops with `RetryLater` and the requested time, after one request.
 #[tokio::test]
-async fn retry_after_is_capped_by_configuration() {
+async fn longer_retry_after_than_allowed_stops_without_retrying() {
     let setup = Setup::with_config(23, 5, |config| config.max_retry_after = Duration::from_secs(2)).await;
     setup.fake.inject(
         Endpoint::Users,
@@ -86,8 +88,17 @@ async fn retry_after_is_capped_by_configuration() {
         },
         1,
     );
-    setup.tenant_client().users().collect_all().await.unwrap();
-    assert_eq!(setup.sleeper.waits(), vec![Duration::from_secs(2)]);
+    let error = setup.tenant_client().users().collect_all().await.unwrap_err();
+    assert_eq!(
+        error,
+        GraphError::RetryLater {
+            resource: graph::Resource::Users,
+            status: 429,
+            retry_after: Duration::from_secs(300)
+        }
+    );
+    assert_eq!(setup.sleeper.waits(), Vec::<Duration>::new());
+    assert_eq!(setup.fake.requests(Endpoint::Users), 1);
 }
 
 #[tokio::test]

@@ -173,3 +173,17 @@ async fn a_changed_secret_does_not_reuse_the_old_token() {
     let error = setup.client.tenant(changed).users().next_page().await.unwrap_err();
     assert!(matches!(error, GraphError::Token(_)));
 }
+
+/// Issue 9, defect 8: an `expires_in` that cannot be read (here the text `"soon"`) must not
+/// become a zero lifetime, which made every request of a sync fetch a new token: the token is
+/// cached for the fallback lifetime (10 minutes).
+#[tokio::test]
+async fn unreadable_expires_in_is_cached_for_the_fallback_lifetime() {
+    let setup = Setup::new(47, 30).await;
+    setup.fake.set_token_expires_in(Some(serde_json::json!("soon")));
+    let tenant = setup.tenant_client();
+    tenant.users().collect_all().await.unwrap();
+    tenant.user_configurations().collect_all().await.unwrap();
+    tenant.users_delta(None).collect_all().await.unwrap();
+    assert_eq!(setup.fake.tokens_issued(), 1, "one token serves the three listings");
+}

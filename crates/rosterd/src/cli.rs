@@ -62,6 +62,20 @@ pub struct ServeArgs {
     /// Memory for rendered pages, in MiB (0 disables the cache).
     #[arg(long = "page-cache-mb", env = "ROSTERD_PAGE_CACHE_MB", default_value_t = 256)]
     pub page_cache_mb: usize,
+    /// Milliseconds the read path reuses a client record or service row it read (at most
+    /// 1000; 0 reads them on every request). Changes made through this replica are seen at
+    /// once, through another replica within this time.
+    #[arg(long = "record-ttl-ms", env = "ROSTERD_RECORD_TTL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub record_ttl_ms: u64,
+    /// Client records and service rows kept for --record-ttl-ms, at most (each kind; about
+    /// 1 KiB each).
+    #[arg(
+        long = "record-cache-entries",
+        env = "ROSTERD_RECORD_CACHE_ENTRIES",
+        default_value_t = 100_000
+    )]
+    pub record_cache_entries: u64,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
@@ -187,6 +201,15 @@ pub struct SyncArgs {
     /// and connection checks still work.
     #[arg(long = "no-sync", env = "ROSTERD_NO_SYNC", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_sync: bool,
+    /// Subscribe to Microsoft Graph change notifications for every connected customer, so a
+    /// change in a tenant is served within a minute; needs `--public-url` to be the public
+    /// https:// URL Graph delivers to (`/graph/notifications`, `/graph/lifecycle`).
+    #[arg(
+        long = "graph-notifications",
+        env = "ROSTERD_GRAPH_NOTIFICATIONS",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub graph_notifications: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,7 @@ pub struct CopyReport {
     pub accounts: usize,
     pub signing_keys: usize,
     pub tasks: usize,
+    pub subscriptions: usize,
 }
 
 pub async fn run(from: &str, to: &str, force: bool) -> anyhow::Result<()> {
@@ -108,6 +109,12 @@ pub async fn copy_installation(source: &Arc<dyn Store>, target: &Arc<dyn Store>)
             .with_context(|| format!("copying service {} ({})", service.short_name, service.id))?;
         report.services += 1;
         report.users += service.user_count;
+    }
+    // Graph subscriptions point at the same public URL: the target matches their
+    // notifications and renews them instead of creating second ones.
+    for subscription in source.list_subscriptions(&COPY).await? {
+        target.put_subscription(&COPY.grant(subscription)).await?;
+        report.subscriptions += 1;
     }
     for task in source.list_tasks(&COPY).await? {
         match target.create_task(&task).await {

@@ -61,11 +61,15 @@ impl Installation {
     }
 }
 
+/// Verified tokens each process remembers (about 1 KiB each).
+pub const VERIFIED_TOKEN_CACHE_ENTRIES: u64 = 10_000;
+
 /// Token settings for an installation reached at `public_url`.
 pub fn token_settings(public_url: &str, lifetime_secs: u64) -> TokenSettings {
     TokenSettings {
         issuer: public_url.to_string(),
         audience: AUDIENCE.to_string(),
         lifetime_secs,
+        verified_cache_entries: VERIFIED_TOKEN_CACHE_ENTRIES,
     }
 }

@@ -8,6 +8,8 @@ mod metrics_listener;
 mod serve;
 mod sync_wiring;
 
+use std::sync::Arc;
+
 use clap::Parser;
 use cli::{Cli, Command, StoreArgs};
 use tracing_subscriber::EnvFilter;
@@ -33,10 +35,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { store, serve, sync } => {
             let shutdown = serve::Shutdown::install()?;
             let installation = serve::open(&store).await?;
-            let engine = sync_wiring::engine(&installation, &sync.graph, sync_wiring::sync_config(&sync)?)?;
             let front_door = serve::front_door(&serve)?;
             let listener = serve::bind(serve.listen).await?;
             let base = serve::public_url(&serve, listener.local_addr()?);
+            let sync_config = sync_wiring::sync_config(&sync, &base)?;
+            let engine = sync_wiring::engine(&installation, &sync.graph, sync_config)?;
             let keys = serve::key_ring(&installation, &base, &serve).await?;
             let bound = listener.local_addr()?;
             tracing::info!(
@@ -48,7 +51,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 engine.spawn_scheduler();
             }
-            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
+            // Debounced rounds run on every replica Graph delivers to; subscriptions are
+            // reconciled where the scheduler runs.
+            if engine.spawn_notifications(!sync.no_sync).is_some() {
+                tracing::info!("Microsoft Graph change notifications on: {base}/graph/notifications");
+            }
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()))
+                .with_connections(Arc::clone(&front_door.stats));
             let metrics = metrics_listener::spawn(serve.metrics_listen, &state, &front_door).await?;
             let served = serve::run(listener, front_door, state, Some(engine), shutdown, &base, &serve).await;
             if let Some(metrics) = metrics {
@@ -75,7 +84,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The demo tenant is fictional: no background sync loop, but on-demand syncs and
             // connection checks work for customers connected to a real tenant.
             let engine = sync_wiring::engine(&installation, &graph, sync::SyncConfig::default())?;
-            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()));
+            let state = serve::app_state(&installation, keys, &serve, Some(engine.clone()))
+                .with_connections(Arc::clone(&front_door.stats));
             let client = demo::prepare(&installation, &state.app).await?;
             let account_password = demo::prepare_account(&state.app).await?;
             let client_id = client.client_id.parse()?;

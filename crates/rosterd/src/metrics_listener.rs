@@ -25,6 +25,8 @@ pub async fn spawn(
     // Plain HTTP under the same limits as the main address; it runs until aborted.
     let options = http_server::ServeOptions {
         tls: None,
+        // Its own counters: `rosterd_open_connections` is about the main listener.
+        stats: http_server::ConnectionStats::new(),
         ..front_door.clone()
     };
     Ok(Some(tokio::spawn(http_server::serve(

@@ -105,6 +105,9 @@ pub fn app_state(
         max_concurrent_imports: serve.max_concurrent_imports,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
+        // Never more than the one second the README promises.
+        record_ttl: Duration::from_millis(serve.record_ttl_ms.min(1000)),
+        record_cache_entries: serve.record_cache_entries,
     };
     let api = ApiConfig {
         request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),

@@ -10,7 +10,7 @@ use domain::CustomerId;
 use graph::{GraphClient, GraphConfig};
 use rosterd::Installation;
 use store::TaskStatus;
-use sync::{Engine, StderrProgress, SyncConfig, SystemClock};
+use sync::{Engine, NotificationConfig, StderrProgress, SyncConfig, SystemClock};
 
 use crate::cli::{GraphArgs, SyncArgs};
 
@@ -32,8 +32,9 @@ fn graph_client(args: &GraphArgs) -> anyhow::Result<GraphClient> {
         .context("configuring the Microsoft Graph client (--graph-url, --login-url, --max-retry-after)")
 }
 
-/// The engine's settings from `serve`'s flags.
-pub fn sync_config(args: &SyncArgs) -> anyhow::Result<SyncConfig> {
+/// The engine's settings from `serve`'s flags; `public_url` is where Graph delivers change
+/// notifications when they are on.
+pub fn sync_config(args: &SyncArgs, public_url: &str) -> anyhow::Result<SyncConfig> {
     if args.sync_interval_secs == 0 || args.full_sync_interval_secs == 0 {
         bail!("--sync-interval and --full-sync-interval must be at least 1 second");
     }
@@ -43,13 +44,38 @@ pub fn sync_config(args: &SyncArgs) -> anyhow::Result<SyncConfig> {
     if args.sync_concurrency == 0 {
         bail!("--sync-concurrency must be at least 1");
     }
+    let notifications = if args.graph_notifications {
+        Some(notification_config(public_url)?)
+    } else {
+        None
+    };
     Ok(SyncConfig {
+        notifications,
         interval: Duration::from_secs(args.sync_interval_secs),
         full_interval: Duration::from_secs(args.full_sync_interval_secs),
         max_concurrent: args.sync_concurrency,
         lease: Duration::from_secs(args.sync_lease_secs),
         ..SyncConfig::default()
     })
+}
+
+/// Change notifications to `{public_url}/graph/...`: Graph delivers only to a public HTTPS URL,
+/// so anything else is refused (plain `http` only to a loopback host, for tests and local fakes).
+fn notification_config(public_url: &str) -> anyhow::Result<NotificationConfig> {
+    let url = url::Url::parse(public_url).with_context(|| format!("--public-url {public_url}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        bail!(
+            "--graph-notifications needs --public-url to be the public https:// URL Microsoft Graph can reach \
+             (it delivers notifications only over HTTPS); got {public_url}"
+        );
+    }
+    Ok(NotificationConfig::new(public_url))
 }
 
 pub fn engine(installation: &Installation, graph: &GraphArgs, config: SyncConfig) -> anyhow::Result<Engine> {

@@ -23,6 +23,7 @@ mod generations;
 mod records;
 pub mod sample;
 mod services;
+mod subscriptions;
 
 pub use bench::{write_users_bench, BenchReport};
 pub use claims::{claim_and_lease, concurrent_claims_are_exclusive};
@@ -43,6 +44,7 @@ pub use services::{
     list_services_visibility, ping_and_backend, services_crud, short_name_conflicts, sync_state_roundtrip,
     tenant_belongs_to_one_service,
 };
+pub use subscriptions::subscriptions_roundtrip;
 
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::CustomerId;
@@ -143,6 +145,7 @@ macro_rules! __conformance_checks {
             concurrent_readers_never_see_mixed_generations,
             accounts_and_sessions,
             recent_tasks_of_a_customer,
+            subscriptions_roundtrip,
         );
     };
 }

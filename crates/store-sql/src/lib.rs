@@ -16,6 +16,7 @@ mod param;
 mod plumbing;
 mod row;
 mod services;
+mod subscriptions;
 mod tasks;
 mod users;
 

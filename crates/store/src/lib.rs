@@ -7,12 +7,14 @@ pub mod error;
 pub mod generation;
 pub mod records;
 pub mod roles;
+pub mod subscriptions;
 
 pub use console::{AccountRecord, ConsoleStore, SessionRecord};
 pub use error::{BackendError, StoreError, StoreResult, Taken};
 pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
 pub use records::*;
 pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, TaskStore, UserStore};
+pub use subscriptions::{SubscriptionRecord, SubscriptionStore};
 
 /// Everything rosterd persists: every role at once, for the callers that need them all (the
 /// application layer, the binary's wiring). One implementation per database; the backend is
@@ -22,7 +24,7 @@ pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, Ta
 /// the blanket `impl` below. Code that needs one role takes `&impl UserStore` (or
 /// `&S where S: UserStore + ?Sized`, which a `dyn Store` satisfies) instead.
 pub trait Store:
-    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + ConsoleStore + 'static
+    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + ConsoleStore + SubscriptionStore + 'static
 {
 }
 
@@ -35,6 +37,7 @@ impl<T> Store for T where
         + AuditStore
         + LeaseStore
         + ConsoleStore
+        + SubscriptionStore
         + 'static
 {
 }

@@ -35,6 +35,8 @@ pub struct SyncConfig {
     pub merge_batch: i64,
     /// Names this process in leases (`<replica>/<task id>`).
     pub replica_id: String,
+    /// Microsoft Graph change notifications (`--graph-notifications`); `None`: polling only.
+    pub notifications: Option<crate::notifications::NotificationConfig>,
 }
 
 impl Default for SyncConfig {
@@ -51,6 +53,7 @@ impl Default for SyncConfig {
             flush_every: Duration::from_millis(500),
             merge_batch: 2_000,
             replica_id: default_replica_id(),
+            notifications: None,
         }
     }
 }
@@ -76,6 +79,9 @@ impl SyncConfig {
         }
         if self.replica_id.trim().is_empty() {
             return Err(SyncError::Config("replica_id must not be empty".into()));
+        }
+        if let Some(notifications) = &self.notifications {
+            notifications.validate().map_err(SyncError::Config)?;
         }
         Ok(())
     }

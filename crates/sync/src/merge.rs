@@ -23,6 +23,10 @@ pub(crate) enum MergeBlocked {
     NoSource(Uuid),
     #[error("the stored Graph record of user {0} is unreadable")]
     BadSource(Uuid),
+    #[error("the stored record of user {0} keeps no Teams configuration")]
+    NoStoredConfiguration(Uuid),
+    #[error("{0} new users")]
+    ManyNewUsers(usize),
 }
 
 /// Maps Graph users to `EndUser`s and pushes them, with their Graph record, into a writer.
@@ -46,13 +50,30 @@ impl Mapper {
         })
     }
 
+    /// Maps `user` with its configuration from this mapper's configurations.
     pub(crate) fn push(&mut self, user: &GraphUser) -> Result<(), SyncError> {
-        let mapped = map_user(user, self.configurations.get(&user.id), self.tenant);
-        let source =
-            serde_json::to_string(user).map_err(|e| SyncError::Internal(format!("encoding a Graph user: {e}")))?;
+        let configurations = Arc::clone(&self.configurations);
+        self.push_with(user, configurations.get(&user.id))
+    }
+
+    /// Maps `user` with `configuration`; both are stored as the row's source, so that a round
+    /// of users only (after a change notification) can map it again without re-reading every
+    /// Teams configuration.
+    pub(crate) fn push_with(
+        &mut self,
+        user: &GraphUser,
+        configuration: Option<&TeamsUserConfiguration>,
+    ) -> Result<(), SyncError> {
+        let mapped = map_user(user, configuration, self.tenant);
+        let source = source_of(user, configuration)?;
         self.rows += 1;
         self.writer.push_with_source(self.rows, &mapped, Some(&source))?;
         Ok(())
+    }
+
+    /// Replaces the configurations `push` maps with.
+    pub(crate) fn set_configurations(&mut self, configurations: Configurations) {
+        self.configurations = configurations;
     }
 
     /// Maps the items of one page of a full `/users/delta` round, in order: a user listed again
@@ -83,6 +104,32 @@ impl Mapper {
 
     pub(crate) fn len(&self) -> usize {
         self.writer.len()
+    }
+}
+
+/// The key under which a row's source keeps the user's Teams configuration (`null`: Teams
+/// returned none). A source without it was stored before configurations were kept.
+const TEAMS_KEY: &str = "@rosterd.teams";
+
+/// A row's source: the Graph user's properties, plus its Teams configuration under
+/// [`TEAMS_KEY`] (an annotation-like key, which reading a `GraphUser` ignores).
+fn source_of(user: &GraphUser, configuration: Option<&TeamsUserConfiguration>) -> Result<String, SyncError> {
+    let encode = |e: serde_json::Error| SyncError::Internal(format!("encoding a Graph user: {e}"));
+    let mut value = serde_json::to_value(user).map_err(encode)?;
+    let teams = serde_json::to_value(configuration).map_err(encode)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert(TEAMS_KEY.to_string(), teams);
+    }
+    serde_json::to_string(&value).map_err(encode)
+}
+
+/// The Teams configuration kept in a row's source: `None` when the source predates it (or is
+/// unreadable), `Some(None)` when Teams had none for the user.
+fn stored_configuration(source: &str) -> Option<Option<TeamsUserConfiguration>> {
+    let value: serde_json::Value = serde_json::from_str(source).ok()?;
+    match value.get(TEAMS_KEY)? {
+        serde_json::Value::Null => Some(None),
+        teams => serde_json::from_value(teams.clone()).ok().map(Some),
     }
 }
 
@@ -117,11 +164,13 @@ impl Changes {
     }
 
     /// Merges one batch of stored users (in identity order) with their changes and pushes the
-    /// result; changed users are taken out of `self`.
+    /// result; changed users are taken out of `self`. With `stored_teams`, each user is mapped
+    /// with the Teams configuration kept in its row instead of the mapper's.
     pub(crate) fn merge_stored(
         &mut self,
         mapper: &mut Mapper,
         rows: Vec<UserRow>,
+        stored_teams: bool,
     ) -> Result<Result<(), MergeBlocked>, SyncError> {
         for row in rows {
             let Some(source) = row.source.as_deref() else {
@@ -138,11 +187,29 @@ impl Changes {
                 Some(items) => Self::apply(&items, Some(stored))?,
                 None => Some(stored),
             };
-            if let Some(user) = current {
+            let Some(user) = current else { continue };
+            if stored_teams {
+                let Some(configuration) = stored_configuration(source) else {
+                    return Ok(Err(MergeBlocked::NoStoredConfiguration(row.identity)));
+                };
+                mapper.push_with(&user, configuration.as_ref())?;
+            } else {
                 mapper.push(&user)?;
             }
         }
         Ok(Ok(()))
+    }
+
+    /// The users this round adds (not stored, not removed): after `merge_stored`, whatever is
+    /// left that ends as a user.
+    pub(crate) fn new_users(&self) -> Result<Vec<Uuid>, SyncError> {
+        let mut found = Vec::new();
+        for (id, items) in &self.by_user {
+            if Self::apply(items, None)?.is_some() {
+                found.push(*id);
+            }
+        }
+        Ok(found)
     }
 
     /// Pushes the users the stored generation did not have (new in this round); removals of
@@ -211,7 +278,7 @@ mod tests {
             .add(UserDelta::from_value(json!({"id": Uuid::from_u128(7), "@removed": {"reason": "changed"}})).unwrap());
         assert_eq!(changes.users(), 4);
         let mut mapper = mapper();
-        changes.merge_stored(&mut mapper, stored).unwrap().unwrap();
+        changes.merge_stored(&mut mapper, stored, false).unwrap().unwrap();
         changes.push_new(&mut mapper).unwrap();
         assert_eq!(mapper.len(), 3, "1, 2 and 9; 3 removed, 7 never stored");
     }
@@ -248,15 +315,42 @@ mod tests {
         drop(dir);
     }
 
+    /// Rows keep the user's Teams configuration; a round of users only maps with it, and a row
+    /// stored before configurations were kept blocks such a round.
+    #[test]
+    fn rows_keep_their_teams_configuration() {
+        let one = user(1, "One");
+        let mut teams = TeamsUserConfiguration::new(one.id);
+        teams.is_enterprise_voice_enabled = Some(true);
+        let source = source_of(&one, Some(&teams)).unwrap();
+        assert_eq!(stored_configuration(&source), Some(Some(teams.clone())));
+        assert_eq!(serde_json::from_str::<GraphUser>(&source).unwrap(), one);
+        assert_eq!(stored_configuration(&source_of(&one, None).unwrap()), Some(None));
+        let mut stored = row(1, &one);
+        stored.source = Some(source);
+        let mut changes = Changes::default();
+        changes.add(upsert(1, json!({"displayName": "One renamed"})));
+        let mut mapper = mapper();
+        changes.merge_stored(&mut mapper, vec![stored], true).unwrap().unwrap();
+        assert_eq!(mapper.len(), 1);
+        let old = row(2, &user(2, "Two"));
+        let blocked = Changes::default().merge_stored(&mut mapper, vec![old], true).unwrap();
+        assert_eq!(blocked, Err(MergeBlocked::NoStoredConfiguration(Uuid::from_u128(2))));
+    }
+
     #[test]
     fn imported_users_block_the_merge() {
         let mut imported = row(1, &user(1, "One"));
         imported.source = None;
-        let blocked = Changes::default().merge_stored(&mut mapper(), vec![imported]).unwrap();
+        let blocked = Changes::default()
+            .merge_stored(&mut mapper(), vec![imported], false)
+            .unwrap();
         assert_eq!(blocked, Err(MergeBlocked::NoSource(Uuid::from_u128(1))));
         let mut garbled = row(2, &user(2, "Two"));
         garbled.source = Some("{not json".into());
-        let blocked = Changes::default().merge_stored(&mut mapper(), vec![garbled]).unwrap();
+        let blocked = Changes::default()
+            .merge_stored(&mut mapper(), vec![garbled], false)
+            .unwrap();
         assert_eq!(blocked, Err(MergeBlocked::BadSource(Uuid::from_u128(2))));
     }
 
@@ -265,7 +359,7 @@ mod tests {
         let mut changes = Changes::default();
         changes.add(upsert(1, json!({"accountEnabled": "yes"})));
         let error = changes
-            .merge_stored(&mut mapper(), vec![row(1, &user(1, "One"))])
+            .merge_stored(&mut mapper(), vec![row(1, &user(1, "One"))], false)
             .unwrap_err();
         assert!(error.to_string().starts_with("users/delta: invalid item"), "{error}");
     }

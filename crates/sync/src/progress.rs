@@ -67,6 +67,8 @@ pub fn human(duration: Duration) -> String {
 /// The line for a Graph client event, with its level; `None` for events not worth a line.
 pub fn describe(event: &GraphEvent) -> Option<(Level, String)> {
     match event {
+        // Every answer: counted in metrics, too many for a task's messages.
+        GraphEvent::Responded { .. } => None,
         GraphEvent::TokenAcquired { expires_in, .. } => Some((
             Level::Info,
             format!(

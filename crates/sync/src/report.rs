@@ -38,6 +38,9 @@ pub struct SyncReport {
     pub mode: SyncMode,
     /// Why this mode (requested, no delta link yet, reconciliation due, delta link expired...).
     pub reason: String,
+    /// Whether the Teams voice data (`/admin/teams/userConfigurations`) was read; false in the
+    /// national clouds, which lack that API.
+    pub teams_voice: bool,
     pub configurations: u64,
     pub configuration_pages: u64,
     /// Items read from `/users/delta`: every user in a full round, the changes in a delta round.

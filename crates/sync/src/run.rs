@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use domain::access::{Authorized, Write};
-use domain::{CustomerId, Service, UsersRefused};
-use graph::{GraphError, Resource, TenantClient, TenantCredentials};
+use domain::{CustomerId, Service};
+use graph::{GraphError, Resource, TenantClient};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::engine::Inner;
+use crate::context::Context;
+use crate::delta_link::StoredLink;
 use crate::error::SyncError;
 use crate::merge::{Changes, Configurations, Mapper, MergeBlocked};
 use crate::pages::{or_cancelled, PageStream, Step};
@@ -25,9 +26,12 @@ use crate::task_log::TaskLog;
 
 /// What a sync needs besides the engine's shared handles.
 pub(crate) struct RunInput<'a> {
-    pub(crate) inner: &'a Inner,
+    pub(crate) inner: &'a Context,
     pub(crate) customer: &'a Authorized<CustomerId, Write>,
     pub(crate) full_requested: bool,
+    /// A round after a change notification: when it is a delta round, the Teams configurations
+    /// are taken from the stored rows (only new users' are read) instead of re-read.
+    pub(crate) users_only: bool,
     pub(crate) log: &'a Arc<TaskLog>,
     pub(crate) cancel: &'a CancellationToken,
     pub(crate) started: DateTime<Utc>,
@@ -57,6 +61,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         inner,
         customer,
         full_requested,
+        users_only,
         log,
         cancel,
         started,
@@ -69,26 +74,68 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     let tenant = tenant_client(inner, &service, log)?;
     let tenant_id = tenant.credentials().tenant_id;
 
-    let (mut mode, mut reason) = choose_mode(&service.sync, full_requested, started, &inner.config);
+    let (mut mode, mut reason) = choose_mode(&service.sync, tenant_id, full_requested, started, &inner.config);
     log.info(format!("{} round: {reason}", mode_name(mode)));
     let mut clocks = Clocks::default();
-    let (configurations, configuration_pages) = read_configurations(&tenant, log, cancel, &mut clocks).await?;
+    let stored_link = service.sync.delta_link.as_deref().and_then(StoredLink::parse);
+    // After a change notification, a delta round keeps the stored Teams configurations: the
+    // Teams data keeps its polling cycle, and one notified change costs a request or two
+    // instead of every configuration page.
+    let mut users_only = users_only && mode == SyncMode::Delta;
+    let (mut configurations, mut configuration_pages, mut teams_voice) = if users_only {
+        log.info("users only: the Teams configurations are kept from the stored users (they are re-read every polling cycle)");
+        (Arc::new(HashMap::new()), 0, true)
+    } else {
+        teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?
+    };
 
     let mut round = None;
-    if let (SyncMode::Delta, Some(link)) = (mode, service.sync.delta_link.as_deref()) {
-        let fallback = match delta_round(
-            inner,
-            customer,
-            &service,
-            &tenant,
-            link,
-            &configurations,
-            log,
-            cancel,
-            &mut clocks,
-        )
-        .await
-        {
+    if let (SyncMode::Delta, Some(link)) = (mode, stored_link.as_ref().map(|l| l.url.as_str())) {
+        let mut merged = None;
+        if users_only {
+            match delta_round(
+                inner,
+                customer,
+                &service,
+                &tenant,
+                link,
+                TeamsSource::Stored,
+                log,
+                cancel,
+                &mut clocks,
+            )
+            .await
+            {
+                // Rows stored before configurations were kept, or many new users: read the
+                // configurations after all and merge again from the same delta link.
+                Ok(Err(blocked)) => log.info(format!("{blocked}: reading the Teams configurations after all")),
+                other => merged = Some(other),
+            }
+        }
+        let merged = match merged {
+            Some(done) => done,
+            None => {
+                if users_only {
+                    users_only = false;
+                    (configurations, configuration_pages, teams_voice) =
+                        teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?;
+                }
+                let fresh = TeamsSource::Fresh(Arc::clone(&configurations));
+                delta_round(
+                    inner,
+                    customer,
+                    &service,
+                    &tenant,
+                    link,
+                    fresh,
+                    log,
+                    cancel,
+                    &mut clocks,
+                )
+                .await
+            }
+        };
+        let fallback = match merged {
             Ok(Ok(merged)) => {
                 round = Some(merged);
                 None
@@ -108,7 +155,22 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         Some(round) => round,
         None => {
             mode = SyncMode::Full;
-            full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await?
+            if users_only {
+                (configurations, configuration_pages, teams_voice) =
+                    teams_configurations(inner, &tenant, log, cancel, &mut clocks).await?;
+            }
+            match full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await {
+                // The round's own paging state expired (410 Gone / syncStateNotFound while the
+                // round was read): start it once more from scratch instead of failing.
+                Err(SyncError::Graph(GraphError::DeltaExpired)) => {
+                    log.warn(
+                        "Graph answered 410 Gone (syncStateNotFound) during the full round; starting the full \
+                         round again from the beginning (once)",
+                    );
+                    full_round(&tenant, tenant_id, &configurations, log, cancel, &mut clocks).await?
+                }
+                other => other?,
+            }
         }
     };
     if cancel.is_cancelled() {
@@ -116,19 +178,13 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     }
 
     // Based on the latest stored state, so a connection check recorded meanwhile survives.
-    let fresh = store
-        .get_service(&customer.read())
-        .await?
-        .ok_or(SyncError::NotFound(**customer))?;
-    if fresh.tenant_id != service.tenant_id || fresh.app_client_id != service.app_client_id {
-        return Err(SyncError::ConnectionChanged);
-    }
+    let fresh = same_connection(inner, customer, &service).await?;
     let credentials_unchanged = fresh.tenant_id == service.tenant_id
         && fresh.app_client_id == service.app_client_id
         && fresh.app_client_secret_sealed == service.app_client_secret_sealed;
     let state = success_state(
         &fresh.sync,
-        Some(round.delta_link.clone()),
+        Some(StoredLink::current(tenant_id, round.delta_link.clone()).to_text()),
         mode,
         started,
         inner.clock.now(),
@@ -139,6 +195,11 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     let commit_started = Instant::now();
     let outcome = round.mapper.writer.commit(store, customer, Some(state), true).await?;
     let commit = commit_started.elapsed();
+    // A re-pointing that landed between the check above and the commit: its reset of the
+    // replication state was overwritten by this round's (old tenant's) delta link. Fail the
+    // task; recording the failure drops that link again, so the next cycle is a full round of
+    // the new tenant (which then replaces these users, as after any re-pointing).
+    same_connection(inner, customer, &service).await?;
 
     if outcome.committed {
         log.info(format!(
@@ -163,6 +224,7 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
         customer: **customer,
         mode,
         reason,
+        teams_voice,
         configurations: configurations.len() as u64,
         configuration_pages,
         user_items: round.items,
@@ -188,6 +250,81 @@ pub(crate) async fn run(input: RunInput<'_>) -> Result<SyncReport, SyncError> {
     })
 }
 
+/// Every Teams configuration of the tenant, or none where the Teams administration API does
+/// not exist (national clouds), saying so in the task: the configurations, their pages, and
+/// whether the Teams voice data was read.
+async fn teams_configurations(
+    inner: &Context,
+    tenant: &TenantClient,
+    log: &TaskLog,
+    cancel: &CancellationToken,
+    clocks: &mut Clocks,
+) -> Result<(Configurations, u64, bool), SyncError> {
+    if !inner.graph.offers_teams_admin_api() {
+        log.warn(format!(
+            "{NO_TEAMS_VOICE}: the configured Graph is a national cloud (US Government or 21Vianet), \
+             which has no {}. {NO_TEAMS_VOICE_EFFECT}",
+            Resource::UserConfigurations
+        ));
+        return Ok((Arc::new(HashMap::new()), 0, false));
+    }
+    match read_configurations(tenant, log, cancel, clocks).await {
+        Ok((configurations, pages)) => Ok((configurations, pages, true)),
+        Err(SyncError::Graph(GraphError::NotInThisCloud { status, .. })) => {
+            log.warn(format!(
+                "{NO_TEAMS_VOICE}: {} answered HTTP {status}. {NO_TEAMS_VOICE_EFFECT}",
+                Resource::UserConfigurations
+            ));
+            Ok((Arc::new(HashMap::new()), 0, false))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Where a delta round's Teams configurations come from.
+enum TeamsSource {
+    /// Every configuration, just read.
+    Fresh(Configurations),
+    /// Kept in each stored user's row; new users' are read one by one.
+    Stored,
+}
+
+/// New users a round of users only reads the configurations of one by one; more, and the
+/// whole listing is read instead.
+const MAX_SINGLE_CONFIGURATIONS: usize = 20;
+
+/// The task message when the Teams administration API is missing.
+const NO_TEAMS_VOICE: &str = "Teams voice data is not available in this cloud";
+const NO_TEAMS_VOICE_EFFECT: &str = "The users are synced from their user records alone: EnterpriseVoiceEnabled \
+                                     false, LineURI null, OnlineVoiceRoutingPolicy empty";
+
+/// The service as stored now, if it still names the tenant and app registration `read_with`
+/// did (the round was read with those); `ConnectionChanged` otherwise.
+async fn same_connection(
+    inner: &Context,
+    customer: &Authorized<CustomerId, Write>,
+    read_with: &Service,
+) -> Result<Service, SyncError> {
+    let now = inner
+        .store
+        .get_service(&customer.read())
+        .await?
+        .ok_or(SyncError::NotFound(**customer))?;
+    if now.tenant_id != read_with.tenant_id || !same_app(&now, read_with) {
+        return Err(SyncError::ConnectionChanged);
+    }
+    Ok(now)
+}
+
+/// Whether two reads of a service name the same app registration (app ids compare
+/// case-insensitively, as the re-pointing rule does).
+fn same_app(a: &Service, b: &Service) -> bool {
+    match (a.app_client_id.as_deref(), b.app_client_id.as_deref()) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (x, y) => x == y,
+    }
+}
+
 fn mode_name(mode: SyncMode) -> &'static str {
     match mode {
         SyncMode::Full => "full",
@@ -196,19 +333,13 @@ fn mode_name(mode: SyncMode) -> &'static str {
 }
 
 /// The customer's tenant, with the app secret opened and the task log observing the client.
-fn tenant_client(inner: &Inner, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
-    service.may_sync_users()?;
-    let (Some(tenant_id), Some(client_id), Some(sealed)) = (
-        service.tenant_id,
-        service.app_client_id.as_deref().filter(|c| !c.trim().is_empty()),
-        service.app_client_secret_sealed.as_deref(),
-    ) else {
-        return Err(UsersRefused::NotConnected.into());
+fn tenant_client(inner: &Context, service: &Service, log: &Arc<TaskLog>) -> Result<TenantClient, SyncError> {
+    let credentials = inner.credentials_of(service)?;
+    let observer: Arc<dyn graph::GraphObserver> = match inner.graph_observer.get() {
+        Some(process) => Arc::new(graph::Both(log.observer(), Arc::clone(process))),
+        None => log.observer(),
     };
-    let secret = inner.secrets.open(sealed).map_err(|_| SyncError::Secret)?;
-    let secret = String::from_utf8(secret).map_err(|_| SyncError::Secret)?;
-    let credentials = TenantCredentials::new(tenant_id, client_id, secret);
-    Ok(inner.graph.tenant(credentials).with_observer(log.observer()))
+    Ok(inner.graph.tenant(credentials).with_observer(observer))
 }
 
 /// Every Teams user configuration of the tenant. Re-read every cycle: `/users/delta` does not
@@ -300,12 +431,12 @@ async fn full_round(
 /// be merged into (imported users): the caller runs a full round.
 #[allow(clippy::too_many_arguments)]
 async fn delta_round(
-    inner: &Inner,
+    inner: &Context,
     customer: &Authorized<CustomerId, Write>,
     service: &Service,
     tenant: &TenantClient,
     link: &str,
-    configurations: &Configurations,
+    teams: TeamsSource,
     log: &TaskLog,
     cancel: &CancellationToken,
     clocks: &mut Clocks,
@@ -336,7 +467,12 @@ async fn delta_round(
     );
 
     let tenant_id = tenant.credentials().tenant_id;
-    let mut mapper = Mapper::new(tenant_id, Arc::clone(configurations))?;
+    let stored_teams = matches!(teams, TeamsSource::Stored);
+    let configurations = match teams {
+        TeamsSource::Fresh(configurations) => configurations,
+        TeamsSource::Stored => Arc::new(HashMap::new()),
+    };
+    let mut mapper = Mapper::new(tenant_id, configurations)?;
     // Data derived from this generation must not replace a newer one (an import meanwhile).
     mapper.writer.expect_base_generation(service.generation);
     let mut after = 0;
@@ -354,7 +490,7 @@ async fn delta_round(
         after = last.ordinal;
         let begun = Instant::now();
         let (back_mapper, back_changes, merged) = blocking(move || {
-            let merged = changes.merge_stored(&mut mapper, rows);
+            let merged = changes.merge_stored(&mut mapper, rows, stored_teams);
             (mapper, changes, merged)
         })
         .await?;
@@ -364,6 +500,26 @@ async fn delta_round(
         if let Err(blocked) = merged? {
             return Ok(Err(blocked));
         }
+    }
+    if stored_teams {
+        let new = changes.new_users()?;
+        if new.len() > MAX_SINGLE_CONFIGURATIONS {
+            return Ok(Err(MergeBlocked::ManyNewUsers(new.len())));
+        }
+        let mut found = HashMap::new();
+        for id in &new {
+            if let Some(configuration) = or_cancelled(cancel, tenant.user_configuration(*id)).await?? {
+                found.insert(*id, configuration);
+            }
+        }
+        if !new.is_empty() {
+            log.info(format!(
+                "read the Teams configurations of {} new users one by one ({} found)",
+                new.len(),
+                found.len()
+            ));
+        }
+        mapper.set_configurations(Arc::new(found));
     }
     let begun = Instant::now();
     let (mapper, pushed) = blocking(move || {

@@ -7,12 +7,16 @@ use chrono::{DateTime, Utc};
 use domain::SyncState;
 use rand::Rng;
 
+use uuid::Uuid;
+
 use crate::config::SyncConfig;
+use crate::delta_link::StoredLink;
 use crate::report::SyncMode;
 
-/// The round a sync starts with, and why.
+/// The round a sync of `tenant` starts with, and why.
 pub(crate) fn choose_mode(
     state: &SyncState,
+    tenant: Uuid,
     full_requested: bool,
     now: DateTime<Utc>,
     config: &SyncConfig,
@@ -20,8 +24,14 @@ pub(crate) fn choose_mode(
     if full_requested {
         return (SyncMode::Full, "a full sync was requested".to_string());
     }
-    if state.delta_link.is_none() {
+    let Some(text) = state.delta_link.as_deref() else {
         return (SyncMode::Full, "no delta link stored yet".to_string());
+    };
+    let Some(link) = StoredLink::parse(text) else {
+        return (SyncMode::Full, "the stored delta link is unreadable".to_string());
+    };
+    if let Some(why) = link.unusable_for(tenant) {
+        return (SyncMode::Full, why);
     }
     match state.last_full_sync_at {
         None => (SyncMode::Full, "no full reconciliation recorded yet".to_string()),
@@ -111,6 +121,25 @@ pub(crate) fn failure_state(
     state
 }
 
+/// The replication state after Graph asked to wait `retry_after` (longer than the client
+/// waits): not a broken tenant, so no failure is counted; the error is shown and the next sync
+/// is due only after the requested time (plus up to a tenth, so throttled customers do not all
+/// come back at the same instant).
+pub(crate) fn retry_later_state(
+    current: &SyncState,
+    message: &str,
+    retry_after: Duration,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> SyncState {
+    let mut state = current.clone();
+    state.last_attempt_at = Some(started);
+    state.last_error = Some(message.to_string());
+    let spread = rand::thread_rng().gen_range(0.0..=0.1);
+    state.next_sync_at = Some(now + chrono_duration(retry_after.mul_f64(1.0 + spread)));
+    state
+}
+
 /// The replication state after a sync interrupted by shutdown: not the tenant's fault, so no
 /// failure is counted, and it is due again at once.
 pub(crate) fn interrupted_state(current: &SyncState, started: DateTime<Utc>, now: DateTime<Utc>) -> SyncState {
@@ -136,15 +165,24 @@ mod tests {
     #[test]
     fn modes() {
         let now = Utc::now();
+        let tenant = Uuid::from_u128(1);
         let mut state = SyncState::default();
-        assert_eq!(choose_mode(&state, false, now, &config()).0, SyncMode::Full);
-        state.delta_link = Some("https://graph/delta".into());
-        assert_eq!(choose_mode(&state, false, now, &config()).0, SyncMode::Full);
+        assert_eq!(choose_mode(&state, tenant, false, now, &config()).0, SyncMode::Full);
+        state.delta_link = Some(StoredLink::current(tenant, "https://graph/delta".into()).to_text());
+        assert_eq!(choose_mode(&state, tenant, false, now, &config()).0, SyncMode::Full);
         state.last_full_sync_at = Some(now - chrono::Duration::hours(2));
-        assert_eq!(choose_mode(&state, false, now, &config()).0, SyncMode::Delta);
-        assert_eq!(choose_mode(&state, true, now, &config()).0, SyncMode::Full);
+        assert_eq!(choose_mode(&state, tenant, false, now, &config()).0, SyncMode::Delta);
+        assert_eq!(choose_mode(&state, tenant, true, now, &config()).0, SyncMode::Full);
+        let (mode, reason) = choose_mode(&state, Uuid::from_u128(2), false, now, &config());
+        assert_eq!(mode, SyncMode::Full);
+        assert!(reason.contains("another tenant"), "{reason}");
+        state.delta_link = Some("https://graph/delta".into());
+        let (mode, reason) = choose_mode(&state, tenant, false, now, &config());
+        assert_eq!(mode, SyncMode::Full);
+        assert!(reason.contains("older $select"), "{reason}");
+        state.delta_link = Some(StoredLink::current(tenant, "https://graph/delta".into()).to_text());
         state.last_full_sync_at = Some(now - chrono::Duration::hours(25));
-        let (mode, reason) = choose_mode(&state, false, now, &config());
+        let (mode, reason) = choose_mode(&state, tenant, false, now, &config());
         assert_eq!(mode, SyncMode::Full);
         assert!(reason.contains("daily full reconciliation"), "{reason}");
     }

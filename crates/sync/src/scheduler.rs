@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::TASK_KIND;
-use crate::engine::{execute, new_task_id, Engine, Trigger, ENGINE};
+use crate::context::{Context, ENGINE};
+use crate::launch::{execute, new_task_id, record, Trigger};
 use crate::schedule::chrono_duration;
 
 /// How often finished sync tasks past their retention are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-pub(crate) async fn run_loop(engine: Engine) {
-    let inner = Arc::clone(&engine.inner);
+pub(crate) async fn run_loop(inner: Arc<Context>) {
     tracing::info!(
         replica = %inner.config.replica_id,
         interval_secs = inner.config.interval.as_secs(),
@@ -34,7 +34,7 @@ pub(crate) async fn run_loop(engine: Engine) {
                 Err(error) => tracing::warn!(%error, "could not prune old sync tasks"),
             }
         }
-        claim_while_free(&engine).await;
+        claim_while_free(&inner).await;
         tokio::select! {
             () = inner.cancel.cancelled() => break,
             () = tokio::time::sleep(inner.config.tick) => {}
@@ -44,8 +44,7 @@ pub(crate) async fn run_loop(engine: Engine) {
 }
 
 /// Claims and starts due customers until none is due or every slot is taken.
-async fn claim_while_free(engine: &Engine) {
-    let inner = &engine.inner;
+async fn claim_while_free(inner: &Arc<Context>) {
     while !inner.cancel.is_cancelled() {
         let Ok(permit) = Arc::clone(&inner.slots).try_acquire_owned() else {
             return;
@@ -63,10 +62,7 @@ async fn claim_while_free(engine: &Engine) {
                 return;
             }
         };
-        match engine
-            .record(customer, task_id, owner.clone(), false, Trigger::Scheduled, None)
-            .await
-        {
+        match record(inner, customer, task_id, owner.clone(), false, Trigger::Scheduled, None).await {
             Ok(launch) => {
                 inner.tracker.spawn(execute(Arc::clone(inner), launch, Some(permit)));
             }

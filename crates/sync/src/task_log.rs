@@ -270,7 +270,7 @@ mod tests {
             Utc::now(),
         )
         .await;
-        let stored = crate::engine::ENGINE.open(store.get_task("sync_test").await.unwrap().unwrap());
+        let stored = crate::context::ENGINE.open(store.get_task("sync_test").await.unwrap().unwrap());
         assert_eq!(stored.status, TaskStatus::CompletedSuccess);
         assert_eq!(stored.messages.len(), 3);
         assert_eq!(stored.output["total"], 40);

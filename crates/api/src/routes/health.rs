@@ -70,7 +70,7 @@ pub async fn openapi() -> Response {
     get, path = "/metrics", tag = "Machine",
     summary = "Prometheus metrics",
     description = "For provider-scoped clients (any role); without a token on `--metrics-listen`.",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+    responses((status = 200, description = "OpenMetrics text format (Prometheus scrapes it)", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)),
     security(("bearer" = []))
 )]
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
@@ -88,7 +88,7 @@ async fn render_metrics(state: &AppState) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         crate::metrics::render(state).await,
     )

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -88,11 +87,7 @@ impl TestApp {
 
     /// Page reads answered from the cache and from the store so far.
     pub fn page_reads(&self) -> (u64, u64) {
-        let counters = self.app.counters();
-        (
-            counters.page_cache_hits.load(Ordering::Relaxed),
-            counters.page_cache_misses.load(Ordering::Relaxed),
-        )
+        self.app.counters().cache_lookups(app::Cache::Page)
     }
 
     /// Asserts where the `reads` page reads made so far were answered: every one by the store
@@ -279,6 +274,18 @@ impl TestApp {
             Some(&self.admin.clone()),
             &[("content-type", content_type)],
             body.into(),
+        )
+        .await
+    }
+
+    /// `PATCH /api/v3/customer/{customer}` with a JSON body, as the provider-scoped Admin.
+    pub async fn patch_service(&self, customer: CustomerId, body: &Value) -> Reply {
+        self.send(
+            Method::PATCH,
+            &format!("/api/v3/customer/{customer}"),
+            Some(&self.admin.clone()),
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
         )
         .await
     }

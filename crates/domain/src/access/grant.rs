@@ -114,6 +114,13 @@ impl<T> Unchecked<T> {
     }
 }
 
+/// Copying a sealed value keeps it sealed (a cache may hold one and hand out copies).
+impl<T: Clone> Clone for Unchecked<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
 impl<T> fmt::Debug for Unchecked<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Unchecked(..)")

@@ -20,11 +20,18 @@ pub const IUT_USER_WITH_NO_SERVICE: &str = "PureOnlineUserWithNoService";
 pub const IUT_APPLICATION_INSTANCE: &str = "PureOnlineApplicationInstance";
 pub const IUT_ONPREM_SFB_USER: &str = "HybridOnpremSfBUser";
 pub const IUT_DISABLED_USER: &str = "PureOnlineActiveDirectoryDisabledUser";
+/// The same rows for users synced from on-premises Active Directory (`onPremisesSyncEnabled`).
+pub const IUT_SYNCED_TEAMS_ONLY_USER: &str = "DirSyncEnabledOnlineTeamsOnlyUser";
+pub const IUT_SYNCED_TEAMS_ONLY_USER_NOT_LICENSED: &str = "DirSyncEnabledOnlineTeamsOnlyUserNotLicensedForService";
+pub const IUT_SYNCED_USER_WITH_NO_SERVICE: &str = "DirSyncEnabledOnlineUserWithNoService";
+pub const IUT_SYNCED_DISABLED_USER: &str = "DirSyncEnabledOnlineActiveDirectoryDisabledUser";
 
 /// The policy type whose effective assignment fills `OnlineVoiceRoutingPolicy`.
 const POLICY_ONLINE_VOICE_ROUTING: &str = "OnlineVoiceRoutingPolicy";
 /// The tenant default policy instance.
 const GLOBAL_POLICY: &str = "Global";
+/// `assignmentType` of a policy inherited from a group.
+const ASSIGNMENT_GROUP: &str = "group";
 
 /// Maps a Graph user and its Teams configuration (if Teams returned one) to the Live Platform
 /// record, following the mapping table of `docs/mapping.md` (which gives the reasons):
@@ -108,7 +115,14 @@ pub fn line_uri_of(numbers: &[AssignedTelephoneNumber]) -> Option<String> {
         })
 }
 
-/// The display name of the effective `OnlineVoiceRoutingPolicy` assignment, else `""`.
+/// The display name of the `OnlineVoiceRoutingPolicy` assigned *directly* to the user, else
+/// `""`.
+///
+/// Group-inherited assignments (`assignmentType` `group`) are skipped: Get-CsOnlineUser's
+/// `OnlineVoiceRoutingPolicy` shows the policy assigned to the user itself and is empty for a
+/// user who only inherits one from a group (those are seen with Get-CsUserPolicyAssignment), and
+/// Live Platform clients read that field (decision in `docs/decisions.md`, issue 9). An
+/// assignment without an `assignmentType` counts as direct.
 ///
 /// A deliberate deviation from "the display name" (`docs/mapping.md`): the tenant default instance (`Global`, by display name or
 /// policy id) maps to `""`, because Get-CsOnlineUser (and so the Live Platform) leaves the field
@@ -122,6 +136,11 @@ pub fn voice_routing_policy_of(assignments: &[EffectivePolicyAssignment]) -> Str
                 .is_some_and(|t| t.eq_ignore_ascii_case(POLICY_ONLINE_VOICE_ROUTING))
         })
         .filter_map(|a| a.policy_assignment.as_ref())
+        .filter(|p| {
+            !p.assignment_type
+                .as_deref()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(ASSIGNMENT_GROUP))
+        })
         .find_map(|p| {
             let name = p.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
             let is_global = name.eq_ignore_ascii_case(GLOBAL_POLICY)
@@ -145,35 +164,54 @@ pub fn is_teams_homed(user: &GraphUser, config: Option<&TeamsUserConfiguration>)
     config.is_some_and(TeamsUserConfiguration::has_teams_feature) || user.has_teams_plan()
 }
 
-/// `MsInterpretedUserType`, first matching row wins:
+/// `MsInterpretedUserType`, first matching row wins; the third column is the value for users
+/// synced from on-premises Active Directory (`onPremisesSyncEnabled` true), which
+/// Get-CsOnlineUser reports with the `DirSyncEnabledOnline` prefix instead of `PureOnline`:
 ///
-/// | # | Graph data | value |
-/// |---|---|---|
-/// | 1 | accountType `resourceAccount` | `PureOnlineApplicationInstance` |
-/// | 2 | accountType `sfbOnPremUser` | `HybridOnpremSfBUser` |
-/// | 3 | `accountEnabled` false | `PureOnlineActiveDirectoryDisabledUser` |
-/// | 4 | `featureTypes` holds `Teams` | `PureOnlineTeamsOnlyUser` |
-/// | 5 | a Teams / Skype Online plan in `assignedPlans` (any status) | `PureOnlineTeamsOnlyUserWithNoService` |
-/// | 6 | anything else | `PureOnlineUserWithNoService` |
+/// | # | Graph data | cloud-only user | synced from on-premises AD |
+/// |---|---|---|---|
+/// | 1 | accountType `resourceAccount` | `PureOnlineApplicationInstance` | same |
+/// | 2 | accountType `sfbOnPremUser` | `HybridOnpremSfBUser` | same |
+/// | 3 | `accountEnabled` false | `PureOnlineActiveDirectoryDisabledUser` | `DirSyncEnabledOnlineActiveDirectoryDisabledUser` |
+/// | 4 | `featureTypes` holds `Teams` | `PureOnlineTeamsOnlyUser` | `DirSyncEnabledOnlineTeamsOnlyUser` |
+/// | 5 | a Teams / Skype Online plan in `assignedPlans` (any status) | `PureOnlineTeamsOnlyUserWithNoService` | `DirSyncEnabledOnlineTeamsOnlyUserNotLicensedForService` |
+/// | 6 | anything else | `PureOnlineUserWithNoService` | `DirSyncEnabledOnlineUserWithNoService` |
+///
+/// Where the values come from: Microsoft documents `InterpretedUserType` as an open set without
+/// a list; the reference list is the community-maintained one (github.com/get-itips/
+/// InterpretedUserType and its gist), which Microsoft's own support articles point to.
+/// `PureOnlineApplicationInstance`, `HybridOnpremSfBUser`, `PureOnlineActiveDirectoryDisabledUser`,
+/// `PureOnlineTeamsOnlyUser`, `DirSyncEnabledOnlineActiveDirectoryDisabledUser`,
+/// `DirSyncEnabledOnlineTeamsOnlyUser` and `DirSyncEnabledOnlineTeamsOnlyUserNotLicensedForService`
+/// are in that list. `PureOnlineTeamsOnlyUserWithNoService` and `PureOnlineUserWithNoService` are
+/// not, but the Live Platform seed page shows them (so clients know them);
+/// `DirSyncEnabledOnlineUserWithNoService` is the one inferred value: row 6 with the synced
+/// prefix, as the list has no synced counterpart of it. Resource accounts and on-premises
+/// Skype users keep their value: the list has no synced variant of either (an
+/// `sfbOnPremUser` is hybrid by definition).
 ///
 /// Notes: resource accounts are created sign-in-disabled, hence row 1 before row 3. Guests,
 /// `ineligibleUser`, `unknown`, `user` and users Teams returned no configuration for go through
 /// rows 3 to 6 like members: Get-CsOnlineUser documents no guest-specific value, and a guest
-/// with the Teams feature is served by Teams like any member. Every value is pure-online
-/// because the `$select` carries no directory-sync information. Row 3 is an inference from the
-/// community-documented value set (a cloud account with sign-in blocked).
+/// with the Teams feature is served by Teams like any member. `onPremisesSyncEnabled` false
+/// (synced once, no longer) counts as cloud-only, as the object is mastered in the cloud now.
 pub fn interpreted_user_type(user: &GraphUser, config: Option<&TeamsUserConfiguration>) -> &'static str {
+    let synced = user.is_directory_synced();
+    let pick = |cloud: &'static str, dir_synced: &'static str| if synced { dir_synced } else { cloud };
     if config.is_some_and(|c| c.account_type_is("resourceAccount")) {
         IUT_APPLICATION_INSTANCE
     } else if config.is_some_and(|c| c.account_type_is("sfbOnPremUser")) {
         IUT_ONPREM_SFB_USER
     } else if user.account_enabled == Some(false) {
-        IUT_DISABLED_USER
+        pick(IUT_DISABLED_USER, IUT_SYNCED_DISABLED_USER)
     } else if config.is_some_and(TeamsUserConfiguration::has_teams_feature) {
-        IUT_TEAMS_ONLY_USER
+        pick(IUT_TEAMS_ONLY_USER, IUT_SYNCED_TEAMS_ONLY_USER)
     } else if user.has_teams_plan() {
-        IUT_TEAMS_ONLY_USER_WITH_NO_SERVICE
+        pick(
+            IUT_TEAMS_ONLY_USER_WITH_NO_SERVICE,
+            IUT_SYNCED_TEAMS_ONLY_USER_NOT_LICENSED,
+        )
     } else {
-        IUT_USER_WITH_NO_SERVICE
+        pick(IUT_USER_WITH_NO_SERVICE, IUT_SYNCED_USER_WITH_NO_SERVICE)
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// The `$select` list the sync reads from `/users` and `/users/delta`; every property
 /// `GraphUser` carries.
-pub const USER_SELECT: [&str; 8] = [
+pub const USER_SELECT: [&str; 9] = [
     "id",
     "displayName",
     "userPrincipalName",
@@ -16,6 +16,30 @@ pub const USER_SELECT: [&str; 8] = [
     "imAddresses",
     "accountEnabled",
     "assignedPlans",
+    "onPremisesSyncEnabled",
+];
+
+/// The version of [`USER_SELECT`], stored with every delta link. A delta link remembers the
+/// `$select` of the round that made it, so a link made before properties were added would
+/// never report them: when this number is above the stored one, the next round is a full one.
+/// Bump it whenever `USER_SELECT` gains a property.
+///
+/// | version | change |
+/// |---|---|
+/// | 1 | the first eight properties (links stored without a version are version 1) |
+/// | 2 | `onPremisesSyncEnabled` (hybrid users, issue 9) |
+pub const USER_SELECT_VERSION: u32 = 2;
+
+/// The `$select` list the sync reads from `/admin/teams/userConfigurations`: only what the
+/// mapping uses (every property `TeamsUserConfiguration` carries besides `userPrincipalName`
+/// and `tenantId`, which the mapping never reads).
+pub const CONFIGURATION_SELECT: [&str; 6] = [
+    "id",
+    "accountType",
+    "featureTypes",
+    "isEnterpriseVoiceEnabled",
+    "telephoneNumbers",
+    "effectivePolicyAssignments",
 ];
 
 /// The Teams feature in `featureTypes`.
@@ -81,6 +105,10 @@ pub struct GraphUser {
     pub account_enabled: Option<bool>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub assigned_plans: Vec<AssignedPlan>,
+    /// `true` for users synced from an on-premises Active Directory; `false` for users once
+    /// synced and no longer; `null` for cloud-only users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_sync_enabled: Option<bool>,
     #[serde(rename = "@removed", default, skip_serializing_if = "Option::is_none")]
     pub removed: Option<Removed>,
 }
@@ -97,6 +125,7 @@ impl GraphUser {
             im_addresses: Vec::new(),
             account_enabled: None,
             assigned_plans: Vec::new(),
+            on_premises_sync_enabled: None,
             removed: None,
         }
     }
@@ -148,6 +177,12 @@ impl GraphUser {
     /// this stays true after a licence is taken away.
     pub fn has_teams_plan(&self) -> bool {
         self.assigned_plans.iter().any(is_teams_plan)
+    }
+
+    /// Whether the user is synced from an on-premises Active Directory now
+    /// (`onPremisesSyncEnabled` true; `false` means it was once and no longer is).
+    pub fn is_directory_synced(&self) -> bool {
+        self.on_premises_sync_enabled == Some(true)
     }
 }
 

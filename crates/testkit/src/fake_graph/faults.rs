@@ -14,6 +14,10 @@ pub enum Endpoint {
     UsersDelta,
     /// `GET /v1.0/admin/teams/userConfigurations`
     UserConfigurations,
+    /// `GET /v1.0/admin/teams/userConfigurations/{id}` (one user's)
+    UserConfiguration,
+    /// `/v1.0/subscriptions` (create, renew, reauthorize, delete; any injected fault is a 503)
+    Subscriptions,
 }
 
 /// What the fake does instead of (or on top of) answering normally.

@@ -69,7 +69,13 @@ impl FakeUser {
             .and_then(|c| {
                 c.effective_policy_assignments
                     .iter()
-                    .find(|a| a.policy_type.as_deref() == Some("OnlineVoiceRoutingPolicy"))
+                    .filter(|a| a.policy_type.as_deref() == Some("OnlineVoiceRoutingPolicy"))
+                    // Only a direct assignment is what Get-CsOnlineUser shows.
+                    .find(|a| {
+                        a.policy_assignment
+                            .as_ref()
+                            .is_some_and(|p| p.assignment_type.as_deref() != Some("group"))
+                    })
             })
             .and_then(|a| a.policy_assignment.as_ref()?.display_name.clone())
             .filter(|name| name != "Global")
@@ -98,6 +104,17 @@ impl FakeUser {
             UserKind::Guest if guest_in_teams => (None, true, "TeamsOnly", "PureOnlineTeamsOnlyUser", false),
             UserKind::Guest => (None, false, "NoService", "PureOnlineUserWithNoService", false),
             UserKind::OnPremSfb => (sip_from_upn(), true, "NoService", "HybridOnpremSfBUser", false),
+        };
+        // Users synced from on-premises AD: the same rows with the DirSyncEnabledOnline prefix
+        // (resource accounts and on-premises Skype users keep theirs).
+        let interpreted = match (user.on_premises_sync_enabled, interpreted) {
+            (Some(true), "PureOnlineTeamsOnlyUser") => "DirSyncEnabledOnlineTeamsOnlyUser",
+            (Some(true), "PureOnlineActiveDirectoryDisabledUser") => "DirSyncEnabledOnlineActiveDirectoryDisabledUser",
+            (Some(true), "PureOnlineTeamsOnlyUserWithNoService") => {
+                "DirSyncEnabledOnlineTeamsOnlyUserNotLicensedForService"
+            }
+            (Some(true), "PureOnlineUserWithNoService") => "DirSyncEnabledOnlineUserWithNoService",
+            (_, other) => other,
         };
         EndUser {
             identity: user.id,

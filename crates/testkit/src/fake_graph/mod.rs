@@ -1,12 +1,15 @@
 //! A fake Microsoft Graph and Entra login endpoint on loopback, for running the real Graph
 //! client in tests: generated tenants, `/users` and `/admin/teams/userConfigurations` paging
-//! with `$select` and `Prefer` honoured, `/users/delta` with real change tracking, faults
+//! with `$select` and `Prefer` honoured, `/users/delta` with real change tracking,
+//! `/subscriptions` with Graph's validation handshake and the change notifications and
+//! lifecycle events it delivers, the national clouds' missing Teams administration API, faults
 //! switched on from the test, and a log of every request with the time it was in flight.
 
 mod faults;
 mod generator;
 mod routes;
 mod state;
+mod subscriptions;
 mod wire;
 
 use std::time::{Duration, Instant};
@@ -18,7 +21,8 @@ use uuid::Uuid;
 
 pub use faults::{Endpoint, Fault};
 pub use generator::{FakeUser, UserGenerator, UserKind};
-pub use state::{PageSizes, RemovalReason, NEVER_LISTED_USER};
+pub use state::{PageSizes, RemovalReason, TeamsAdminApi, NEVER_LISTED_USER};
+pub use subscriptions::{FakeSubscription, LifecycleEvent};
 
 use routes::{lock, Shared};
 use state::{FakeState, TenantState};
@@ -305,6 +309,38 @@ impl FakeGraph {
 
     pub fn set_page_sizes(&self, sizes: PageSizes) {
         lock(&self.shared).sizes = sizes;
+    }
+
+    /// Whether `/admin/teams/userConfigurations` exists (it does not in the national clouds).
+    pub fn set_teams_admin_api(&self, api: TeamsAdminApi) {
+        lock(&self.shared).teams_admin = api;
+    }
+
+    /// Tokens issued from now on carry this `expires_in` verbatim (`None`: the lifetime).
+    pub fn set_token_expires_in(&self, expires_in: Option<serde_json::Value>) {
+        lock(&self.shared).expires_in_override = expires_in;
+    }
+
+    /// The tenant's change-notification subscriptions, ordered by id.
+    pub fn subscriptions(&self, tenant_id: Uuid) -> Vec<FakeSubscription> {
+        subscriptions::of_tenant(&self.shared, tenant_id)
+    }
+
+    /// Sends a change notification naming `users` (changeType `updated`) to every subscription
+    /// of the tenant, as Graph does after a change; answers each delivery's HTTP status.
+    pub async fn notify_user_changes(&self, tenant_id: Uuid, users: &[Uuid]) -> Vec<Option<u16>> {
+        subscriptions::notify_changes(&self.shared, tenant_id, users).await
+    }
+
+    /// Sends a lifecycle event to every subscription of the tenant (`subscriptionRemoved`
+    /// drops them first, as Graph has).
+    pub async fn notify_lifecycle(&self, tenant_id: Uuid, event: LifecycleEvent) -> Vec<Option<u16>> {
+        subscriptions::notify_lifecycle(&self.shared, tenant_id, event).await
+    }
+
+    /// The raw query string of the last request to `endpoint` (URL-encoded as sent).
+    pub fn last_query(&self, endpoint: Endpoint) -> Option<String> {
+        lock(&self.shared).last_queries.get(&endpoint).cloned()
     }
 }
 

@@ -7,15 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Form, Router};
 use uuid::Uuid;
 
 use super::faults::{Endpoint, Fault};
 use super::state::{FakeState, ListingOptions, Reply};
+use super::subscriptions;
 use super::RequestRecord;
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
@@ -30,6 +31,13 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/v1.0/users", get(users))
         .route("/v1.0/users/delta", get(delta))
         .route("/v1.0/admin/teams/userConfigurations", get(configurations))
+        .route("/v1.0/admin/teams/userConfigurations/{id}", get(configuration))
+        .route("/v1.0/subscriptions", post(subscriptions::create))
+        .route(
+            "/v1.0/subscriptions/{id}",
+            patch(subscriptions::renew).delete(subscriptions::delete),
+        )
+        .route("/v1.0/subscriptions/{id}/reauthorize", post(subscriptions::reauthorize))
         .with_state(shared)
 }
 
@@ -44,26 +52,63 @@ async fn token(State(shared): State<Shared>, Path(tenant): Path<String>, Form(fo
     response
 }
 
-async fn users(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+async fn users(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(query): Query<Params>,
+) -> Response {
+    remember_query(&shared, Endpoint::Users, raw);
     graph(shared, Endpoint::Users, headers, move |state, tenant, _, _| {
         state.users(tenant, &query)
     })
     .await
 }
 
-async fn delta(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+async fn delta(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(query): Query<Params>,
+) -> Response {
+    remember_query(&shared, Endpoint::UsersDelta, raw);
     graph(shared, Endpoint::UsersDelta, headers, move |state, tenant, _, fault| {
         state.delta(tenant, &query, fault)
     })
     .await
 }
 
-async fn configurations(State(shared): State<Shared>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+async fn configurations(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(query): Query<Params>,
+) -> Response {
+    remember_query(&shared, Endpoint::UserConfigurations, raw);
     graph(
         shared,
         Endpoint::UserConfigurations,
         headers,
         move |state, tenant, options, _| state.configurations(tenant, &query, options),
+    )
+    .await
+}
+
+fn remember_query(shared: &Shared, endpoint: Endpoint, raw: Option<String>) {
+    lock(shared).last_queries.insert(endpoint, raw.unwrap_or_default());
+}
+
+async fn configuration(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<Params>,
+) -> Response {
+    graph(
+        shared,
+        Endpoint::UserConfiguration,
+        headers,
+        move |state, tenant, options, _| state.configuration(tenant, &id, &query, options),
     )
     .await
 }
@@ -95,6 +140,24 @@ async fn graph(
     .await;
     log(&shared, endpoint, tenant, started, &response);
     response
+}
+
+pub(crate) fn log_request(
+    shared: &Shared,
+    endpoint: Endpoint,
+    tenant: Option<Uuid>,
+    started: Instant,
+    response: &Response,
+) {
+    log(shared, endpoint, tenant, started, response);
+}
+
+/// A reply as JSON (an empty body for 204).
+pub(crate) fn json_reply(reply: &Reply) -> Response {
+    if reply.status == 204 {
+        return raw_response(204, "application/json", Vec::new());
+    }
+    json_response(reply)
 }
 
 fn log(shared: &Shared, endpoint: Endpoint, tenant: Option<Uuid>, started: Instant, response: &Response) {

@@ -66,6 +66,10 @@ impl Reply {
         Self { status: 200, body }
     }
 
+    pub(crate) fn ok_json(body: Value) -> Self {
+        Self::ok(body)
+    }
+
     pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> Self {
         Self {
             status,
@@ -240,6 +244,8 @@ enum Cursor {
         t: Uuid,
         after: Uuid,
         top: usize,
+        #[serde(default)]
+        sel: Option<String>,
     },
     DeltaFull {
         t: Uuid,
@@ -302,8 +308,26 @@ struct IssuedToken {
     expires_at: Instant,
 }
 
+/// Whether the Teams administration API (`/admin/teams/userConfigurations`) exists, as in the
+/// global cloud, or not, as in US Government L4/L5 and 21Vianet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TeamsAdminApi {
+    #[default]
+    Available,
+    /// 404 `Request_ResourceNotFound`: the segment does not exist in this cloud.
+    NotFound,
+    /// 400 `BadRequest` saying the API is not supported in this cloud.
+    Unsupported,
+}
+
 pub(crate) struct FakeState {
     pub(crate) base_url: String,
+    pub(crate) teams_admin: TeamsAdminApi,
+    /// `expires_in` sent verbatim instead of the lifetime (a hostile or broken Entra).
+    pub(crate) expires_in_override: Option<Value>,
+    /// The query string of the last request to each endpoint.
+    pub(crate) last_queries: HashMap<super::faults::Endpoint, String>,
+    pub(crate) subscriptions: super::subscriptions::SubscriptionBoard,
     pub(crate) tenants: HashMap<Uuid, TenantState>,
     tokens: HashMap<String, IssuedToken>,
     pub(crate) token_lifetime: Duration,
@@ -319,6 +343,10 @@ impl FakeState {
     pub(crate) fn new(base_url: String) -> Self {
         Self {
             base_url,
+            teams_admin: TeamsAdminApi::Available,
+            expires_in_override: None,
+            last_queries: HashMap::new(),
+            subscriptions: super::subscriptions::SubscriptionBoard::default(),
             tenants: HashMap::new(),
             tokens: HashMap::new(),
             token_lifetime: Duration::from_secs(3599),
@@ -394,7 +422,7 @@ impl FakeState {
         );
         Reply::ok(json!({
             "token_type": "Bearer",
-            "expires_in": self.token_lifetime.as_secs(),
+            "expires_in": self.expires_in_override.clone().unwrap_or_else(|| json!(self.token_lifetime.as_secs())),
             "ext_expires_in": self.token_lifetime.as_secs(),
             "access_token": token,
         }))
@@ -518,17 +546,30 @@ impl FakeState {
     }
 
     fn configurations_page(&self, tenant: Uuid, query: &Query, options: ListingOptions) -> Result<Reply, Reply> {
+        self.teams_admin_available()?;
         let state = self.tenant_state(tenant)?;
-        let (after, top) = match self.cursor(tenant, query, "$skiptoken")? {
-            Some(Cursor::Configurations { after, top, .. }) => (Some(after), top),
+        let (after, top, sel) = match self.cursor(tenant, query, "$skiptoken")? {
+            Some(Cursor::Configurations { after, top, sel, .. }) => (Some(after), top, sel),
             Some(_) => return Err(Reply::graph_error(400, "Request_BadRequest", "Invalid paging token.")),
-            None => (None, Self::top(query, self.sizes.configurations_default)?),
+            None => (
+                None,
+                Self::top(query, self.sizes.configurations_default)?,
+                query.get("$select").cloned(),
+            ),
         };
+        let selected = configuration_selection(sel.as_deref())?;
         let (value, last) = page_after(&state.users, after, top, |u| {
-            u.config.as_ref().map(|c| configuration_json(c, options))
+            u.config
+                .as_ref()
+                .map(|c| project_configuration(configuration_json(c, options), selected.as_deref()))
         });
         let next = last.map(|after| {
-            let cursor = Cursor::Configurations { t: tenant, after, top };
+            let cursor = Cursor::Configurations {
+                t: tenant,
+                after,
+                top,
+                sel: sel.clone(),
+            };
             self.link("/v1.0/admin/teams/userConfigurations", "$skiptoken", &cursor)
         });
         Ok(Reply::ok(self.page_body(
@@ -536,6 +577,44 @@ impl FakeState {
             next,
             None,
             value,
+        )))
+    }
+
+    /// The Teams administration API's absence in a national cloud, as Graph answers it.
+    fn teams_admin_available(&self) -> Result<(), Reply> {
+        match self.teams_admin {
+            TeamsAdminApi::Available => Ok(()),
+            TeamsAdminApi::NotFound => Err(Reply::graph_error(
+                404,
+                "Request_ResourceNotFound",
+                "Resource not found for the segment 'teams'.",
+            )),
+            TeamsAdminApi::Unsupported => Err(Reply::graph_error(
+                400,
+                "BadRequest",
+                "This API is not supported in this cloud environment.",
+            )),
+        }
+    }
+
+    /// `GET /v1.0/admin/teams/userConfigurations/{id}`.
+    pub(crate) fn configuration(&self, tenant: Uuid, id: &str, query: &Query, options: ListingOptions) -> Reply {
+        self.configuration_of(tenant, id, query, options)
+            .unwrap_or_else(|reply| reply)
+    }
+
+    fn configuration_of(&self, tenant: Uuid, id: &str, query: &Query, options: ListingOptions) -> Result<Reply, Reply> {
+        self.teams_admin_available()?;
+        let state = self.tenant_state(tenant)?;
+        let selected = configuration_selection(query.get("$select").map(String::as_str))?;
+        let config = Uuid::parse_str(id)
+            .ok()
+            .and_then(|id| state.users.get(&id))
+            .and_then(|u| u.config.as_ref())
+            .ok_or_else(|| Reply::graph_error(404, "NotFound", "The user configuration was not found."))?;
+        Ok(Reply::ok(project_configuration(
+            configuration_json(config, options),
+            selected.as_deref(),
         )))
     }
 
@@ -671,6 +750,53 @@ impl FakeState {
             value,
         )))
     }
+}
+
+/// The `selected` properties of a configuration (all without a `$select`).
+fn project_configuration(all: Value, selected: Option<&[&'static str]>) -> Value {
+    match selected {
+        None => all,
+        Some(names) => Value::Object(
+            names
+                .iter()
+                .filter_map(|name| Some(((*name).to_string(), all.get(*name)?.clone())))
+                .collect(),
+        ),
+    }
+}
+
+/// Every `teamsUserConfiguration` property, by Graph name.
+const CONFIGURATION_PROPERTIES: [&str; 10] = [
+    "id",
+    "userPrincipalName",
+    "tenantId",
+    "accountType",
+    "createdDateTime",
+    "modifiedDateTime",
+    "featureTypes",
+    "isEnterpriseVoiceEnabled",
+    "telephoneNumbers",
+    "effectivePolicyAssignments",
+];
+
+/// The configuration properties a `$select` asks for (`id` always), or `None` for all; an
+/// unknown property is Graph's 400.
+fn configuration_selection(select: Option<&str>) -> Result<Option<Vec<&'static str>>, Reply> {
+    let Some(select) = select else { return Ok(None) };
+    let mut names = vec!["id"];
+    for asked in select.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some(known) = CONFIGURATION_PROPERTIES.iter().find(|p| p.eq_ignore_ascii_case(asked)) else {
+            return Err(Reply::graph_error(
+                400,
+                "BadRequest",
+                &format!("Could not find a property named '{asked}' on type 'microsoft.graph.teamsAdministration.teamsUserConfiguration'."),
+            ));
+        };
+        if !names.contains(known) {
+            names.push(known);
+        }
+    }
+    Ok(Some(names))
 }
 
 /// Up to `top` rendered items after `after` (keyset order by id), and the id to continue after

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::state::Reply;
 
 /// Every `user` property the fake can return, with Graph's spelling.
-const USER_PROPERTIES: [&str; 16] = [
+const USER_PROPERTIES: [&str; 17] = [
     "id",
     "displayName",
     "userPrincipalName",
@@ -19,6 +19,7 @@ const USER_PROPERTIES: [&str; 16] = [
     "imAddresses",
     "accountEnabled",
     "assignedPlans",
+    "onPremisesSyncEnabled",
     "businessPhones",
     "givenName",
     "surname",
@@ -69,6 +70,7 @@ pub(crate) fn user_properties(user: &GraphUser) -> Map<String, Value> {
     map.insert("imAddresses".into(), json!(user.im_addresses));
     map.insert("accountEnabled".into(), json!(user.account_enabled));
     map.insert("assignedPlans".into(), Value::Array(plans));
+    map.insert("onPremisesSyncEnabled".into(), json!(user.on_premises_sync_enabled));
     map.insert("businessPhones".into(), json!([]));
     for empty in [
         "givenName",
