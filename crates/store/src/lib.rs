@@ -24,7 +24,16 @@ pub use subscriptions::{SubscriptionRecord, SubscriptionStore};
 /// the blanket `impl` below. Code that needs one role takes `&impl UserStore` (or
 /// `&S where S: UserStore + ?Sized`, which a `dyn Store` satisfies) instead.
 pub trait Store:
-    StoreInfo + ServiceStore + UserStore + ClientStore + TaskStore + AuditStore + LeaseStore + ConsoleStore + SubscriptionStore + 'static
+    StoreInfo
+    + ServiceStore
+    + UserStore
+    + ClientStore
+    + TaskStore
+    + AuditStore
+    + LeaseStore
+    + ConsoleStore
+    + SubscriptionStore
+    + 'static
 {
 }
 
