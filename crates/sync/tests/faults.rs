@@ -46,11 +46,7 @@ async fn synced_1500(h: &Harness, short: &str, seed: u64) -> (FakeTenant, Custom
         ..PageSizes::default()
     });
     let customer = h.connect(short, &tenant).await;
-    let first = h
-        .engine
-        .run_now(testkit::connected::write(customer), true, None)
-        .await
-        .unwrap();
+    let first = h.round(customer, true).await;
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
     let before = h.served(customer).await;
     assert_eq!(before.len(), 1_500);
@@ -91,11 +87,7 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
         h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
         h.fake.inject(Endpoint::UsersDelta, throttled.clone(), 3);
         let waits_before = h.sleeper.waits().len();
-        let outcome = h
-            .engine
-            .run_now(testkit::connected::write(customer), true, None)
-            .await
-            .unwrap();
+        let outcome = h.round(customer, true).await;
         assert_eq!(outcome.status, TaskStatus::Failed, "Retry-After {value:?}: {outcome:?}");
         let error = outcome.error.unwrap();
         let expected = if reads_as_too_long(value) {
@@ -129,11 +121,7 @@ async fn hostile_retry_after_never_commits_part_of_a_tenant(backend: Backend) {
         h.fake.clear_faults();
         h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
         h.fake.inject(Endpoint::UsersDelta, throttled, 1);
-        let outcome = h
-            .engine
-            .run_now(testkit::connected::write(customer), true, None)
-            .await
-            .unwrap();
+        let outcome = h.round(customer, true).await;
         assert_eq!(
             outcome.status,
             TaskStatus::CompletedSuccess,
@@ -166,11 +154,7 @@ async fn a_page_reader_that_dies_fails_the_round(backend: Backend) {
         1,
     );
     h.sleeper.panic_on_next_wait();
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), true, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, true).await;
     assert_eq!(outcome.status, TaskStatus::Failed, "{outcome:?}");
     let error = outcome.error.unwrap();
     assert!(
@@ -206,11 +190,7 @@ async fn synced(h: &Harness, short: &str, seed: u64) -> (FakeTenant, CustomerId,
         users_default: 50,
     });
     let customer = h.connect(short, &tenant).await;
-    let first = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let first = h.round(customer, false).await;
     assert_eq!(first.status, TaskStatus::CompletedSuccess, "{:?}", first.error);
     let before = h.served(customer).await;
     for user in h.fake.users(tenant.tenant_id).unwrap().iter().take(5) {
@@ -243,11 +223,7 @@ async fn throttling_is_waited_out_as_asked(backend: Backend) {
         2,
     );
     let waits_before = h.sleeper.waits().len();
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     // Each Retry-After of 1 s was honoured (recorded by the sleeper instead of slept).
     assert_eq!(h.sleeper.waits()[waits_before..], [Duration::from_secs(1); 3]);
@@ -319,11 +295,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
     for (round, (fault, endpoint, times, said)) in cases.into_iter().enumerate() {
         h.fake.clear_faults();
         h.fake.inject(endpoint, fault.clone(), times);
-        let outcome = h
-            .engine
-            .run_now(testkit::connected::write(customer), false, None)
-            .await
-            .unwrap();
+        let outcome = h.round(customer, false).await;
         assert_eq!(outcome.status, TaskStatus::Failed, "{fault:?}");
         let error = outcome.error.unwrap();
         assert!(error.contains(said), "{fault:?}: {error}");
@@ -363,11 +335,7 @@ async fn failures_keep_the_previous_generation_served(backend: Backend) {
 
     // Once Graph behaves, the next sync catches up and the failure count resets.
     h.fake.clear_faults();
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     h.assert_serves(customer, &tenant).await;
     let state = h.state(customer).await;
@@ -379,11 +347,7 @@ async fn refused_token_fails_with_entras_message(backend: Backend) {
     let (tenant, customer, before) = synced(&h, "refused", 23).await;
     // A rotated secret that was mistyped: Entra refuses it.
     h.set_secret(customer, &tenant.client_id, "wrong~secret").await;
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::Failed);
     let error = outcome.error.unwrap();
     assert!(

@@ -34,13 +34,6 @@ fn bodies(served: &[String]) -> Vec<Value> {
     served.iter().map(|b| serde_json::from_str(b).unwrap()).collect()
 }
 
-async fn sync(h: &Harness, customer: domain::CustomerId, full: bool) -> sync::SyncOutcome {
-    h.engine
-        .run_now(testkit::connected::write(customer), full, None)
-        .await
-        .unwrap()
-}
-
 /// Defect 1: where `/admin/teams/userConfigurations` answers 404 (or 400 "not supported"), the
 /// sync completes from the user records alone and says why.
 async fn national_cloud_syncs_from_the_user_records_alone(backend: Backend) {
@@ -49,7 +42,7 @@ async fn national_cloud_syncs_from_the_user_records_alone(backend: Backend) {
     let customer = h.connect("gcchigh", &tenant).await;
     for (api, status) in [(TeamsAdminApi::NotFound, 404), (TeamsAdminApi::Unsupported, 400)] {
         h.fake.set_teams_admin_api(api);
-        let outcome = sync(&h, customer, true).await;
+        let outcome = h.round(customer, true).await;
         assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
         let report = outcome.report.unwrap();
         assert!(!report.teams_voice);
@@ -71,7 +64,7 @@ async fn national_cloud_syncs_from_the_user_records_alone(backend: Backend) {
     }
     // Back in the global cloud the voice data returns.
     h.fake.set_teams_admin_api(TeamsAdminApi::Available);
-    let outcome = sync(&h, customer, false).await;
+    let outcome = h.round(customer, false).await;
     assert!(outcome.report.unwrap().teams_voice);
     h.assert_serves(customer, &tenant).await;
 }
@@ -108,13 +101,13 @@ async fn re_pointing_makes_the_next_sync_a_full_round_of_the_new_tenant(backend:
     let first = h.fake.add_generated_tenant(92, 120);
     let second = h.fake.add_generated_tenant(93, 80);
     let customer = h.connect("moving", &first).await;
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     h.clock.advance(Duration::minutes(5));
-    assert_eq!(sync(&h, customer, false).await.report.unwrap().mode, SyncMode::Delta);
+    assert_eq!(h.round(customer, false).await.report.unwrap().mode, SyncMode::Delta);
 
     re_point(&h, customer, &second).await;
     assert_eq!(h.state(customer).await.delta_link, None);
-    let outcome = sync(&h, customer, false).await;
+    let outcome = h.round(customer, false).await;
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
     assert_eq!((report.total, report.removed, report.added), (80, 120, 80));
@@ -146,7 +139,7 @@ async fn re_pointing_makes_the_next_sync_a_full_round_of_the_new_tenant(backend:
         "{:?}",
         messages(&task)
     );
-    let report = sync(&h, customer, false).await.report.unwrap();
+    let report = h.round(customer, false).await.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
     h.assert_serves(customer, &first).await;
 }
@@ -163,7 +156,7 @@ async fn gone_during_a_full_round_restarts_it_once(backend: Backend) {
     let customer = h.connect("gone", &tenant).await;
     h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 2);
     h.fake.inject(Endpoint::UsersDelta, Fault::Gone, 1);
-    let outcome = sync(&h, customer, false).await;
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     let report = outcome.report.unwrap();
     assert_eq!((report.mode, report.total), (SyncMode::Full, 400));
@@ -187,7 +180,7 @@ async fn gone_during_a_full_round_restarts_it_once(backend: Backend) {
         h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 1);
         h.fake.inject(Endpoint::UsersDelta, Fault::Gone, 1);
     }
-    let outcome = sync(&h, customer, true).await;
+    let outcome = h.round(customer, true).await;
     assert_eq!(outcome.status, TaskStatus::Failed);
     assert!(outcome.error.unwrap().contains("expired"));
     assert_eq!(h.served(customer).await, before);
@@ -204,7 +197,7 @@ async fn long_retry_after_ends_the_round_and_reschedules(backend: Backend) {
         ..PageSizes::default()
     });
     let customer = h.connect("patient", &tenant).await;
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     let before = h.served(customer).await;
     h.fake.add_generated_users(tenant.tenant_id, 7).unwrap();
     h.fake.reset_request_counts();
@@ -218,7 +211,7 @@ async fn long_retry_after_ends_the_round_and_reschedules(backend: Backend) {
     );
     let waits_before = h.sleeper.waits().len();
     let now = h.clock.now();
-    let outcome = sync(&h, customer, true).await;
+    let outcome = h.round(customer, true).await;
     assert_eq!(outcome.status, TaskStatus::Failed);
     assert_eq!(h.sleeper.waits().len(), waits_before, "no wait, no early retry");
     assert_eq!(h.fake.requests(Endpoint::UsersDelta), 2, "page 1, then the 429 once");
@@ -255,7 +248,7 @@ async fn hybrid_users_get_the_dir_sync_prefix(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(96, 300);
     let customer = h.connect("hybrid", &tenant).await;
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     let users = h.fake.users(tenant.tenant_id).unwrap();
     let mut synced = Vec::new();
     for kind in [
@@ -274,7 +267,7 @@ async fn hybrid_users_get_the_dir_sync_prefix(backend: Backend) {
         synced.push(user.id());
     }
     h.clock.advance(Duration::minutes(5));
-    let report = sync(&h, customer, false).await.report.unwrap();
+    let report = h.round(customer, false).await.report.unwrap();
     // Five stored Graph records changed; the resource account keeps its served value.
     assert_eq!((report.mode, report.changed), (SyncMode::Delta, 5));
     let resource = bodies(&h.served(customer).await)
@@ -293,7 +286,7 @@ async fn hybrid_users_get_the_dir_sync_prefix(backend: Backend) {
         assert!(served.contains(value), "{value}");
     }
     // A full round gives the same.
-    let report = sync(&h, customer, true).await.report.unwrap();
+    let report = h.round(customer, true).await.report.unwrap();
     assert_eq!((report.mode, report.committed), (SyncMode::Full, false));
     h.assert_serves(customer, &tenant).await;
 }
@@ -332,7 +325,7 @@ async fn only_direct_voice_routing_policies_are_served(backend: Backend) {
         both,
         vec![assignment("FromGroup", "group"), assignment("Direct-EU", "direct")],
     );
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     h.assert_serves(customer, &tenant).await;
     let served = bodies(&h.served(customer).await);
     let policy_of = |id: uuid::Uuid| {
@@ -349,7 +342,7 @@ async fn a_delta_link_made_with_an_older_select_starts_a_full_round(backend: Bac
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(98, 200);
     let customer = h.connect("frozen", &tenant).await;
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     let query = h.fake.last_query(Endpoint::UsersDelta).unwrap();
     assert!(query.contains("onPremisesSyncEnabled"), "{query}");
     let stored = h.state(customer).await;
@@ -363,7 +356,7 @@ async fn a_delta_link_made_with_an_older_select_starts_a_full_round(backend: Bac
         .await
         .unwrap();
     h.clock.advance(Duration::minutes(5));
-    let outcome = sync(&h, customer, false).await;
+    let outcome = h.round(customer, false).await;
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
     assert!(
@@ -378,7 +371,7 @@ async fn a_delta_link_made_with_an_older_select_starts_a_full_round(backend: Bac
         .unwrap()
         .starts_with("rosterd-delta select=2 "));
     h.clock.advance(Duration::minutes(5));
-    assert_eq!(sync(&h, customer, false).await.report.unwrap().mode, SyncMode::Delta);
+    assert_eq!(h.round(customer, false).await.report.unwrap().mode, SyncMode::Delta);
 }
 
 /// Defect 9: a soft-deleted user (`@removed` with reason `changed`) is not served — in a delta
@@ -387,19 +380,19 @@ async fn soft_deleted_users_leave_and_return_in_delta_and_full_rounds(backend: B
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(99, 200);
     let customer = h.connect("softdelete", &tenant).await;
-    assert_eq!(sync(&h, customer, false).await.status, TaskStatus::CompletedSuccess);
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     let users = h.fake.users(tenant.tenant_id).unwrap();
     let (first, second) = (users[3].clone(), users[4].clone());
     h.fake
         .remove_user(tenant.tenant_id, first.id(), RemovalReason::Changed)
         .unwrap();
     h.clock.advance(Duration::minutes(5));
-    let report = sync(&h, customer, false).await.report.unwrap();
+    let report = h.round(customer, false).await.report.unwrap();
     assert_eq!((report.mode, report.removed, report.total), (SyncMode::Delta, 1, 199));
     h.fake
         .remove_user(tenant.tenant_id, second.id(), RemovalReason::Changed)
         .unwrap();
-    let report = sync(&h, customer, true).await.report.unwrap();
+    let report = h.round(customer, true).await.report.unwrap();
     assert_eq!((report.mode, report.removed, report.total), (SyncMode::Full, 1, 198));
     let served = h.served(customer).await.join("\n");
     assert!(!served.contains(&first.id().to_string()) && !served.contains(&second.id().to_string()));
@@ -408,7 +401,7 @@ async fn soft_deleted_users_leave_and_return_in_delta_and_full_rounds(backend: B
     // Restored from the recycle bin: Graph reports the user again in full.
     h.fake.add_user(tenant.tenant_id, first.clone()).unwrap();
     h.clock.advance(Duration::minutes(5));
-    let report = sync(&h, customer, false).await.report.unwrap();
+    let report = h.round(customer, false).await.report.unwrap();
     assert_eq!((report.mode, report.added, report.total), (SyncMode::Delta, 1, 199));
     h.assert_serves(customer, &tenant).await;
 }

@@ -36,15 +36,7 @@ async fn graph_requests_per_customer_per_hour_for_10000_users() {
     let configuration_pages = with_configuration.div_ceil(100);
     let customer = h.connect("budget", &tenant).await;
 
-    let run = |full: bool| {
-        let engine = h.engine.clone();
-        async move {
-            engine
-                .run_now(testkit::connected::write(customer), full, None)
-                .await
-                .unwrap()
-        }
-    };
+    let run = |full: bool| h.round(customer, full);
     h.fake.reset_request_counts();
     let outcome = run(false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess);

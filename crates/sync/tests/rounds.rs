@@ -39,11 +39,7 @@ async fn full_rounds_apply_repeated_and_removed_items_in_order(backend: Backend)
     h.fake.inject(Endpoint::UsersDelta, Fault::RepeatItems(20), 1);
     h.fake.inject(Endpoint::UsersDelta, Fault::Pass, 2);
     h.fake.inject(Endpoint::UsersDelta, Fault::RemoveListedUsers(5), 1);
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
@@ -61,13 +57,7 @@ async fn full_rounds_apply_repeated_and_removed_items_in_order(backend: Backend)
     );
 
     // The next delta round reports those removals again: nothing changes.
-    let next = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let next = h.report(customer, false).await;
     assert_eq!(next.mode, SyncMode::Delta);
     assert!(!next.committed, "{next:?}");
     h.assert_serves(customer, &tenant).await;
@@ -83,11 +73,7 @@ async fn full_sync_of_25000_users_matches_the_mapping(backend: Backend) {
     });
     let customer = h.connect("big", &tenant).await;
 
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
@@ -139,11 +125,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
         ..PageSizes::default()
     });
     let customer = h.connect("delta", &tenant).await;
-    let first = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let first = h.round(customer, false).await;
     assert_eq!(first.status, TaskStatus::CompletedSuccess);
     let link_before = h.state(customer).await.delta_link.unwrap();
 
@@ -178,11 +160,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
     h.fake.add_generated_users(tenant.tenant_id, 3).unwrap();
 
     h.clock.advance(Duration::minutes(5));
-    let second = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let second = h.round(customer, false).await;
     assert_eq!(second.status, TaskStatus::CompletedSuccess, "{:?}", second.error);
     let report = second.report.unwrap();
     assert_eq!(report.mode, SyncMode::Delta);
@@ -224,13 +202,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
     h.fake
         .update_user(tenant.tenant_id, renamed, |u| u.user.usage_location = Some("FR".into()))
         .unwrap();
-    let third = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let third = h.report(customer, false).await;
     assert_eq!(
         (third.mode, third.changed, third.added, third.removed),
         (SyncMode::Delta, 1, 0, 0)
@@ -245,11 +217,7 @@ async fn delta_round_applies_adds_changes_and_removals(backend: Backend) {
         .unwrap()
         .unwrap()
         .generation;
-    let idle = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let idle = h.round(customer, false).await;
     let report = idle.report.unwrap();
     assert!(!report.committed);
     assert_eq!((report.generation, report.user_items), (generation, 0));
@@ -260,14 +228,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(8, 300);
     let customer = h.connect("expired", &tenant).await;
-    assert_eq!(
-        h.engine
-            .run_now(testkit::connected::write(customer), false, None)
-            .await
-            .unwrap()
-            .status,
-        TaskStatus::CompletedSuccess
-    );
+    assert_eq!(h.round(customer, false).await.status, TaskStatus::CompletedSuccess);
     let changed = h.fake.users(tenant.tenant_id).unwrap()[5].id();
     h.fake
         .update_user(tenant.tenant_id, changed, |u| {
@@ -276,11 +237,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
         .unwrap();
     h.fake.expire_delta_links(tenant.tenant_id).unwrap();
 
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     assert_eq!(outcome.status, TaskStatus::CompletedSuccess, "{:?}", outcome.error);
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
@@ -296,13 +253,7 @@ async fn expired_delta_link_falls_back_to_a_full_round(backend: Backend) {
         messages(&task)
     );
     // The new round's link works: the next cycle is a delta round again.
-    let next = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let next = h.report(customer, false).await;
     assert_eq!(next.mode, SyncMode::Delta);
 }
 
@@ -310,10 +261,7 @@ async fn imported_users_are_replaced_by_a_full_round(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(9, 120);
     let customer = h.connect("imported", &tenant).await;
-    h.engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    h.round(customer, false).await;
     // An import replaces the synced users with records that carry no Graph source.
     let mut writer = GenerationWriter::new().unwrap();
     for (i, user) in h
@@ -332,11 +280,7 @@ async fn imported_users_are_replaced_by_a_full_round(backend: Backend) {
         .unwrap();
     assert_eq!(h.served(customer).await.len(), 50);
 
-    let outcome = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap();
+    let outcome = h.round(customer, false).await;
     let report = outcome.report.unwrap();
     assert_eq!(report.mode, SyncMode::Full);
     assert!(report.reason.contains("imported"), "{}", report.reason);
@@ -347,55 +291,25 @@ async fn daily_reconciliation_reads_everything_again(backend: Backend) {
     let Some(h) = Harness::new(backend).await else { return };
     let tenant = h.fake.add_generated_tenant(10, 40);
     let customer = h.connect("daily", &tenant).await;
-    let first = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let first = h.report(customer, false).await;
     assert_eq!(first.mode, SyncMode::Full);
     h.clock.advance(Duration::hours(3));
-    let quick = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let quick = h.report(customer, false).await;
     assert_eq!(quick.mode, SyncMode::Delta);
-    let requested = h
-        .engine
-        .run_now(testkit::connected::write(customer), true, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let requested = h.report(customer, true).await;
     assert_eq!(
         (requested.mode, requested.reason.as_str()),
         (SyncMode::Full, "a full sync was requested")
     );
     h.clock.advance(Duration::hours(23));
-    let quick = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let quick = h.report(customer, false).await;
     assert_eq!(
         quick.mode,
         SyncMode::Delta,
         "the requested full round counts as the reconciliation"
     );
     h.clock.advance(Duration::hours(2));
-    let daily = h
-        .engine
-        .run_now(testkit::connected::write(customer), false, None)
-        .await
-        .unwrap()
-        .report
-        .unwrap();
+    let daily = h.report(customer, false).await;
     assert_eq!(daily.mode, SyncMode::Full);
     assert!(
         daily.reason.contains("daily full reconciliation is due"),

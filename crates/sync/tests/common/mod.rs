@@ -13,7 +13,7 @@ use chrono::Utc;
 use domain::{CustomerId, EndUser};
 use graph::{GraphClient, GraphConfig, RecordingSleeper, Sleeper};
 use store::{Store, TaskRecord};
-use sync::{Clock, Engine, ManualClock, SyncConfig, SystemClock};
+use sync::{Clock, Engine, ManualClock, SyncConfig, SyncOutcome, SyncReport, SystemClock};
 use testkit::fake_graph::{FakeGraph, FakeTenant};
 
 pub enum Backend {
@@ -117,6 +117,20 @@ impl Harness {
             engine,
             _dir: dir,
         })
+    }
+
+    /// One sync of `customer` in the foreground (`full`: a full round asked for), as
+    /// `rosterd sync` runs it.
+    pub async fn round(&self, customer: CustomerId, full: bool) -> SyncOutcome {
+        self.engine
+            .run_now(testkit::connected::write(customer), full, None)
+            .await
+            .unwrap()
+    }
+
+    /// The report of a sync that must end with one.
+    pub async fn report(&self, customer: CustomerId, full: bool) -> SyncReport {
+        self.round(customer, full).await.report.unwrap()
     }
 
     /// A Hosted Pro service connected to `tenant` with its app registration.
