@@ -22,6 +22,16 @@ fn path_segment(name: &str) -> String {
         .replace('+', "%20")
 }
 
+/// A one-button form that posts to `action` with the session's CSRF token.
+fn danger_button(action: &str, csrf: &str, label: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            button.danger type="submit" { (label) }
+        }
+    }
+}
+
 fn scope_text(scope: &Scope) -> String {
     match scope {
         Scope::Provider => "provider".to_string(),
@@ -61,6 +71,15 @@ pub struct HolderForm {
 }
 
 impl HolderForm {
+    /// The role and scope a create form asks for, once its CSRF token checks out; the refusal
+    /// page otherwise.
+    fn checked(&self, signed: &Signed) -> Result<(Role, Scope), Response> {
+        signed.check_csrf(&self.csrf)?;
+        self.role_and_scope().map_err(|message| {
+            render::message_page(Some(&signed.session), StatusCode::BAD_REQUEST, "Bad request", &message)
+        })
+    }
+
     fn role_and_scope(&self) -> Result<(Role, Scope), String> {
         let role: Role = self
             .role
@@ -111,10 +130,7 @@ fn clients_page(signed: &Signed, clients: &[ClientView], flash: Option<Markup>) 
                             td {
                                 @if let Some(at) = c.revoked_at { span.badge.muted { "revoked " (when(Some(at))) } }
                                 @else {
-                                    form.inline method="post" action={ "/console/clients/" (c.client_id) "/revoke" } {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button.danger type="submit" { "Revoke" }
-                                    }
+                                    (danger_button(&format!("/console/clients/{}/revoke", c.client_id), csrf, "Revoke"))
                                 }
                             }
                         }
@@ -138,16 +154,11 @@ pub async fn create_client(
     signed: Signed,
     Form(form): Form<HolderForm>,
 ) -> Response {
-    if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
-    }
-    let principal = &signed.session.principal;
-    let (role, scope) = match form.role_and_scope() {
+    let (role, scope) = match form.checked(&signed) {
         Ok(pair) => pair,
-        Err(message) => {
-            return render::message_page(Some(&signed.session), StatusCode::BAD_REQUEST, "Bad request", &message)
-        }
+        Err(refused) => return refused,
     };
+    let principal = &signed.session.principal;
     let new = NewClient {
         name: form.name.clone(),
         role,
@@ -238,10 +249,7 @@ fn accounts_page(signed: &Signed, accounts: &[AccountView], flash: Option<Markup
                                 @if let Some(at) = a.disabled_at { span.badge.muted { "disabled " (when(Some(at))) } }
                                 @else if a.name == signed.session.name { span.muted { "you" } }
                                 @else {
-                                    form.inline method="post" action={ "/console/accounts/" (path_segment(&a.name)) "/disable" } {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button.danger type="submit" { "Disable" }
-                                    }
+                                    (danger_button(&format!("/console/accounts/{}/disable", path_segment(&a.name)), csrf, "Disable"))
                                 }
                             }
                         }
@@ -265,16 +273,11 @@ pub async fn create_account(
     signed: Signed,
     Form(form): Form<HolderForm>,
 ) -> Response {
-    if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
-    }
-    let principal = &signed.session.principal;
-    let (role, scope) = match form.role_and_scope() {
+    let (role, scope) = match form.checked(&signed) {
         Ok(pair) => pair,
-        Err(message) => {
-            return render::message_page(Some(&signed.session), StatusCode::BAD_REQUEST, "Bad request", &message)
-        }
+        Err(refused) => return refused,
     };
+    let principal = &signed.session.principal;
     let new = NewAccount {
         name: form.name.clone(),
         role,
