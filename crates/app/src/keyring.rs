@@ -130,6 +130,19 @@ impl KeyRing {
     /// Verifies a bearer token and returns its client and issuer. Authorization is the
     /// caller's job.
     pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedBearer, AppError> {
+        let caching = self.verified.is_some();
+        let built_in = |client, hit: bool| VerifiedBearer {
+            client,
+            source: TokenSource::BuiltIn,
+            remembered: caching.then_some(hit),
+        };
+        // Only built-in tokens are remembered, so a known one needs no issuer check.
+        if let Some(known) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            // Strictly before the expiry (no skew): at the edge the full check decides.
+            if now < known.expires_at {
+                return Ok(built_in(known.client, true));
+            }
+        }
         if let Some(external) = &self.external {
             if auth::unverified_issuer(token).as_deref() == Some(external.issuer()) {
                 let client = external.verify(token, now).await?;
@@ -138,18 +151,6 @@ impl KeyRing {
                     source: TokenSource::External,
                     remembered: None,
                 });
-            }
-        }
-        let caching = self.verified.is_some();
-        let built_in = |client, hit: bool| VerifiedBearer {
-            client,
-            source: TokenSource::BuiltIn,
-            remembered: caching.then_some(hit),
-        };
-        if let Some(known) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
-            // Strictly before the expiry (no skew): at the edge the full check decides.
-            if now < known.expires_at {
-                return Ok(built_in(known.client, true));
             }
         }
         match self.current().verify(token, now) {
