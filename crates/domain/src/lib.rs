@@ -8,6 +8,7 @@ pub mod ids;
 pub mod import;
 pub mod license;
 pub mod paging;
+pub mod phone;
 pub mod samples;
 pub mod service;
 
@@ -17,4 +18,5 @@ pub use error_code::ErrorCode;
 pub use ids::{AccountId, ClientId, CustomerId, IdError};
 pub use license::{LicenseChangeRefused, LicenseType};
 pub use paging::{PageRequest, PagingError};
+pub use phone::LineNumber;
 pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState, UsersRefused};

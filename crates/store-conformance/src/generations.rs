@@ -1,7 +1,7 @@
 //! Checks of the end-user generations: the writer end to end, page windows, compare-and-set
 //! commits, discarding, keyset scans.
 
-use crate::{grant, r, w};
+use crate::{grant, r, w, SYSTEM};
 use domain::{CustomerId, EndUser};
 use store::{
     GenerationCommit, GenerationTicket, GenerationWriter, PageSlice, ReplaceOutcome, Store, StoreError, UserRow,
@@ -450,6 +450,88 @@ pub async fn users_after_keyset(store: &dyn Store) {
             .unwrap(),
         expected[48..].to_vec()
     );
+}
+
+pub async fn users_by_identity_finds_exactly_the_named_users(store: &dyn Store) {
+    let service = store.create_service(&grant(new_service("byid"))).await.unwrap();
+    let list = users(0..20, "Named");
+    let outcome = replace_users(store, service.id, &list, None, false).await.unwrap();
+    let expected = rows_for(&list);
+    let wanted = [
+        expected[17].identity,
+        expected[3].identity,
+        uuid::Uuid::from_u128(7),
+        expected[9].identity,
+    ];
+    let found = store
+        .users_by_identity(&r(service.id), outcome.generation, &wanted)
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        vec![expected[3].clone(), expected[9].clone(), expected[17].clone()]
+    );
+    assert!(store
+        .users_by_identity(&r(service.id), outcome.generation, &[])
+        .await
+        .unwrap()
+        .is_empty());
+    let other = store.create_service(&grant(new_service("byid2"))).await.unwrap();
+    assert!(
+        store
+            .users_by_identity(&r(other.id), outcome.generation, &wanted)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another customer's users are never found"
+    );
+}
+
+pub async fn users_with_line_digits_finds_owners_in_visible_customers(store: &dyn Store) {
+    use domain::access::{ClientPrincipal, Principal, Scope};
+    let a = store.create_service(&grant(new_service("numa"))).await.unwrap();
+    let b = store.create_service(&grant(new_service("numb"))).await.unwrap();
+    let mut owner_a = users(0..1, "Owner")[0].clone();
+    owner_a.line_uri = Some("tel:+14255550123;ext=7".into());
+    let mut owner_b = users(1..2, "Owner")[0].clone();
+    owner_b.line_uri = Some("tel:+1 425 555 0123".into());
+    let mut other = users(2..3, "Other")[0].clone();
+    other.line_uri = Some("tel:+14255550124".into());
+    replace_users(store, a.id, &[owner_a.clone(), other], None, false)
+        .await
+        .unwrap();
+    replace_users(store, b.id, &[owner_b.clone()], None, false)
+        .await
+        .unwrap();
+
+    let everyone = SYSTEM.principal().visibility(None);
+    let found = store.users_with_line_digits(&everyone, "14255550123").await.unwrap();
+    let mut expected = vec![(a.id, owner_a.identity), (b.id, owner_b.identity)];
+    expected.sort();
+    let got: Vec<_> = found.iter().map(|(c, row)| (*c, row.identity)).collect();
+    assert_eq!(got, expected);
+
+    let only_b = Principal::Client(ClientPrincipal {
+        client: domain::ClientId::new_random(),
+        role: domain::Role::Monitor,
+        scope: Scope::Customers { customers: vec![b.id] },
+    })
+    .visibility(None);
+    let found = store.users_with_line_digits(&only_b, "14255550123").await.unwrap();
+    assert_eq!(
+        found.iter().map(|(c, row)| (*c, row.identity)).collect::<Vec<_>>(),
+        vec![(b.id, owner_b.identity)]
+    );
+    assert!(store
+        .users_with_line_digits(&only_b, "14255550124")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The number leaves a when a's next generation no longer has it.
+    replace_users(store, a.id, &[], None, false).await.unwrap();
+    let found = store.users_with_line_digits(&everyone, "14255550123").await.unwrap();
+    assert_eq!(found.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![b.id]);
 }
 
 pub async fn large_generation_pages(store: &dyn Store) {

@@ -34,7 +34,8 @@ pub use generations::{
     abandoned_generations_are_reclaimed, begin_generation_numbers_grow, bodies_roundtrip_exactly,
     commit_applies_sync_state, commit_conflict, discard_refuses_served, duplicate_identity_leaves_data_unchanged,
     generation_replace_and_diff, large_generation_pages, read_page_windows, skip_if_unchanged, user_sources_roundtrip,
-    users_after_keyset,
+    users_after_keyset, users_by_identity_finds_exactly_the_named_users,
+    users_with_line_digits_finds_owners_in_visible_customers,
 };
 pub use records::{
     audit_events_recorded, clients_and_revocation, prune_tasks_by_age, signing_keys_idempotent, tasks_roundtrip,
@@ -133,6 +134,8 @@ macro_rules! __conformance_checks {
             discard_refuses_served,
             abandoned_generations_are_reclaimed,
             users_after_keyset,
+            users_by_identity_finds_exactly_the_named_users,
+            users_with_line_digits_finds_owners_in_visible_customers,
             user_sources_roundtrip,
             large_generation_pages,
             clients_and_revocation,

@@ -149,11 +149,7 @@ impl<D: Driver> ServiceStore for SqlStore<D> {
 
     async fn list_services(&self, visibility: &Visibility) -> StoreResult<Vec<Service>> {
         // $1: scope channel, $2: scope customer list, $3: channel filter.
-        let (scope_channel, scope_customers): (Option<i64>, Option<Vec<Uuid>>) = match visibility.scope() {
-            Scope::Provider => (None, None),
-            Scope::Channel { channel_id } => (Some(*channel_id), None),
-            Scope::Customers { customers } => (None, Some(customers.iter().map(|c| c.0).collect())),
-        };
+        let (scope_channel, scope_customers) = scope_params(visibility);
         // Ordered by code point on every backend, so that both list alike.
         let sql = format!(
             "SELECT {SERVICE_COLUMNS} FROM services \
@@ -275,5 +271,15 @@ fn taken(error: SqlError, other: Taken) -> StoreError {
         StoreError::Taken(other)
     } else {
         error.into()
+    }
+}
+
+/// A visibility's scope as the parameters of a `WHERE` that filters services: the channel it is
+/// limited to, and the customers it is limited to (each `None` when not limited that way).
+pub(crate) fn scope_params(visibility: &Visibility) -> (Option<i64>, Option<Vec<Uuid>>) {
+    match visibility.scope() {
+        Scope::Provider => (None, None),
+        Scope::Channel { channel_id } => (Some(*channel_id), None),
+        Scope::Customers { customers } => (None, Some(customers.iter().map(|c| c.0).collect())),
     }
 }

@@ -2,7 +2,7 @@
 //! discard cycle, and the keyset scans used for diffs and exports.
 
 use async_trait::async_trait;
-use domain::access::{Authorized, Write};
+use domain::access::{Authorized, Visibility, Write};
 use domain::CustomerId;
 use store::{
     GenerationCommit, GenerationTicket, PageSlice, StoreError, StoreResult, UserFingerprint, UserRow, UserStore,
@@ -10,7 +10,7 @@ use store::{
 
 use crate::driver::{Access, Driver, Transaction};
 use crate::param::{params, Param};
-use crate::services::{sync_state_assignments, sync_state_params};
+use crate::services::{scope_params, sync_state_assignments, sync_state_params};
 use crate::SqlStore;
 
 /// A page of the served generation with its generation and total: one statement, one snapshot.
@@ -146,6 +146,87 @@ impl<D: Driver> UserStore for SqlStore<D> {
             .await?)
     }
 
+    async fn users_by_identity(
+        &self,
+        customer: &Authorized<CustomerId>,
+        generation: i64,
+        identities: &[uuid::Uuid],
+    ) -> StoreResult<Vec<UserRow>> {
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT ordinal, identity, fingerprint, body, source FROM end_users \
+             WHERE customer_id = $1 AND generation = $2 AND {} ORDER BY ordinal",
+            D::id_in("identity", "$3")
+        );
+        Ok(self
+            .driver
+            .fetch(
+                Access::Read,
+                &sql,
+                &[
+                    Param::from(**customer),
+                    Param::from(generation),
+                    Param::from(identities),
+                ],
+                |row| {
+                    Ok(UserRow {
+                        ordinal: row.get("ordinal")?,
+                        identity: row.get("identity")?,
+                        fingerprint: row.get("fingerprint")?,
+                        body: row.get("body")?,
+                        source: row.get("source")?,
+                    })
+                },
+            )
+            .await?)
+    }
+
+    async fn users_with_line_digits(
+        &self,
+        visibility: &Visibility,
+        digits: &str,
+    ) -> StoreResult<Vec<(CustomerId, UserRow)>> {
+        let (scope_channel, scope_customers) = scope_params(visibility);
+        let sql = format!(
+            "SELECT s.id, u.ordinal, u.identity, u.fingerprint, u.body, u.source \
+             FROM services AS s JOIN end_users AS u ON u.customer_id = s.id AND u.generation = s.generation \
+             WHERE ($1 IS NULL OR s.channel_id = $1) AND ($2 IS NULL OR {}) \
+               AND ($3 IS NULL OR s.channel_id = $3) AND u.body LIKE $4 \
+             ORDER BY s.id, u.ordinal",
+            D::id_in("s.id", "$2")
+        );
+        // Users without a number render `"LineURI":null`; the digits are compared below, as
+        // a stored LineURI may separate them.
+        let pattern = "%\"LineURI\":\"%";
+        let params = params![
+            scope_channel,
+            scope_customers.as_deref(),
+            visibility.channel_filter(),
+            pattern
+        ];
+        let rows = self
+            .driver
+            .fetch(Access::Read, &sql, &params, |row| {
+                Ok((
+                    CustomerId(row.get("id")?),
+                    UserRow {
+                        ordinal: row.get("ordinal")?,
+                        identity: row.get("identity")?,
+                        fingerprint: row.get("fingerprint")?,
+                        body: row.get("body")?,
+                        source: row.get("source")?,
+                    },
+                ))
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, row)| line_digits_of(&row.body).as_deref() == Some(digits))
+            .collect())
+    }
+
     async fn append_users(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()> {
         if rows.is_empty() {
             return Ok(());
@@ -237,6 +318,12 @@ impl<D: Driver> UserStore for SqlStore<D> {
             )
             .await?)
     }
+}
+
+/// The digits of a rendered user's `LineURI`, if it has a readable one.
+fn line_digits_of(body: &str) -> Option<String> {
+    let user: domain::EndUser = serde_json::from_str(body).ok()?;
+    domain::LineNumber::parse(user.line_uri.as_deref()?).map(|n| n.digits().to_owned())
 }
 
 fn refuse_served(id: CustomerId, generation: i64) -> StoreError {

@@ -88,6 +88,22 @@ pub trait UserStore: Send + Sync {
         after_ordinal: i64,
         limit: i64,
     ) -> StoreResult<Vec<UserRow>>;
+    /// The stored users of a generation with these identities (unknown ones are skipped), in
+    /// identity order: one user by key, a search's matches, the changed users of a delta round.
+    async fn users_by_identity(
+        &self,
+        customer: &Authorized<CustomerId>,
+        generation: i64,
+        identities: &[uuid::Uuid],
+    ) -> StoreResult<Vec<UserRow>>;
+    /// Users of the served generation of every customer `visibility` lets see whose `LineURI`
+    /// has these digits (see [`domain::LineNumber`]), with their customer: who owns a number.
+    /// Ordered by customer, then identity.
+    async fn users_with_line_digits(
+        &self,
+        visibility: &Visibility,
+        digits: &str,
+    ) -> StoreResult<Vec<(CustomerId, UserRow)>>;
     /// Appends rows of a not-yet-committed generation. Rows arrive in identity order with
     /// consecutive ordinals.
     async fn append_users(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()>;
