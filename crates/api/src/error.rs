@@ -41,10 +41,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | DuplicateIdentity
         | EmptyUserSet
         | UnsupportedServiceType
-        | NoSecureConnection => StatusCode::BAD_REQUEST,
+        | NoSecureConnection
+        | InvalidNumber => StatusCode::BAD_REQUEST,
         MissingToken | InvalidToken | SignInFailed | SessionEnded => StatusCode::UNAUTHORIZED,
         InsufficientRole | ForbiddenField | ScopeTooWide | RoleTooHigh | InsufficientScope => StatusCode::FORBIDDEN,
-        CustomerNotFound | TaskNotFound | ClientNotFound | AccountNotFound | RouteNotFound => StatusCode::NOT_FOUND,
+        CustomerNotFound | TaskNotFound | ClientNotFound | AccountNotFound | UserNotFound | NumberNotFound
+        | RouteNotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         BodyStalled => StatusCode::REQUEST_TIMEOUT,
         ShortNameTaken | TenantInUse | ServiceExists | ClientExists | AccountExists | ConcurrentImport | Conflict

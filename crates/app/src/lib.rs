@@ -11,8 +11,10 @@
 mod accounts;
 mod audit;
 mod clients;
+mod directory;
 mod error;
 mod external_issuer;
+mod find;
 mod health;
 mod identity;
 mod import;
@@ -36,6 +38,7 @@ pub use accounts::{
 };
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
+pub use find::{FoundPage, NumberOwner, MAX_NUMBER_CHARS};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
 pub use health::{Fleet, Readiness};
 pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
@@ -66,6 +69,11 @@ pub struct AppConfig {
     pub record_ttl: Duration,
     /// Client records and service rows kept for `record_ttl`, at most (each kind).
     pub record_cache_entries: u64,
+    /// Users held in search indexes, over every customer (least recently used customer out
+    /// first); a larger customer is indexed for each request alone.
+    pub search_index_users: usize,
+    /// Memory for the results of searches and filters, in bytes (16 per matching user).
+    pub search_result_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -78,6 +86,8 @@ impl Default for AppConfig {
             metrics_refresh: Duration::from_secs(15),
             record_ttl: Duration::from_secs(1),
             record_cache_entries: 100_000,
+            search_index_users: 2_000_000,
+            search_result_bytes: 64 << 20,
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct App {
     fleet: health::FleetCache,
     /// Client records and service rows the read path reuses for a moment.
     recent: Arc<recent::RecentRecords>,
+    /// Search indexes and results, per customer and generation.
+    directory: directory::Directories,
 }
 
 impl App {
@@ -119,6 +131,7 @@ impl App {
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
+            directory: directory::Directories::new(config.search_index_users, config.search_result_bytes),
             counters,
             recent,
             store,

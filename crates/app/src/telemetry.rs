@@ -21,6 +21,8 @@ pub enum Cache {
     ClientRecord,
     ServiceRecord,
     VerifiedToken,
+    /// Results of a search or filter (per customer, generation and query).
+    Search,
 }
 
 impl Cache {
@@ -30,6 +32,7 @@ impl Cache {
             Self::ClientRecord => "client_record",
             Self::ServiceRecord => "service_record",
             Self::VerifiedToken => "verified_token",
+            Self::Search => "search",
         }
     }
 }

@@ -84,7 +84,7 @@ impl UsersPage<'_> {
 }
 
 /// Writes the envelope around pre-rendered user objects in one pass, into one buffer.
-fn render_page(page: &PageRequest, total_records: i64, bodies: &[String]) -> Vec<u8> {
+pub(crate) fn render_page(page: &PageRequest, total_records: i64, bodies: &[String]) -> Vec<u8> {
     let envelope = page.envelope(total_records);
     let size: usize = bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 128;
     let mut out = Vec::with_capacity(size);

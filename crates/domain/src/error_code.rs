@@ -51,6 +51,8 @@ error_codes! {
     EmptyUserSet => "empty_user_set",
     UnsupportedServiceType => "unsupported_service_type",
     NoSecureConnection => "no_secure_connection",
+    /// A telephone number that is no number (`GET /api/rosterd/numbers/{number}`).
+    InvalidNumber => "invalid_number",
     // ---- who is calling -------------------------------------------------------------------
     MissingToken => "missing_token",
     InvalidToken => "invalid_token",
@@ -69,6 +71,10 @@ error_codes! {
     TaskNotFound => "task_not_found",
     ClientNotFound => "client_not_found",
     AccountNotFound => "account_not_found",
+    /// No user of the customer has this Identity, UserPrincipalName or SipAddress.
+    UserNotFound => "user_not_found",
+    /// No user of a customer the caller may see has this number.
+    NumberNotFound => "number_not_found",
     RouteNotFound => "route_not_found",
     MethodNotAllowed => "method_not_allowed",
     // ---- conflicts and limits -------------------------------------------------------------

@@ -10,6 +10,7 @@ pub mod license;
 pub mod paging;
 pub mod phone;
 pub mod samples;
+pub mod search;
 pub mod service;
 
 pub use access::{Authorized, Principal, Role, Scope, SystemScope, Unchecked, Visibility};
@@ -19,4 +20,5 @@ pub use ids::{AccountId, ClientId, CustomerId, IdError};
 pub use license::{LicenseChangeRefused, LicenseType};
 pub use paging::{PageRequest, PagingError};
 pub use phone::LineNumber;
+pub use search::{UserKey, UserQuery};
 pub use service::{NewService, Service, ServiceError, ServicePatch, ShortName, SiteLocation, SyncState, UsersRefused};
