@@ -99,9 +99,19 @@ impl<S: Send + Sync> FromRequestParts<S> for CustomerGuid {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        // By name: a route may name more than the customer (`.../user/{key}`).
+        let Path(mut params) = Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::internal(format!("customer route without a customerGuid: {e}")))?;
+            // A segment that is not UTF-8 once percent-decoded names nothing.
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::RouteNotFound,
+                    "no such route; a path segment is not valid UTF-8",
+                )
+            })?;
+        let raw = params
+            .remove("customerGuid")
+            .ok_or_else(|| ApiError::internal("customer route without a customerGuid"))?;
         raw.parse().map(Self).map_err(|_| {
             ApiError::at(
                 ErrorCode::InvalidCustomerGuid,

@@ -12,7 +12,9 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
-use crate::routes::{clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token};
+use crate::routes::{
+    clients, directory, discovery, end_users, graph_notifications, health, numbers, sync, tasks, token,
+};
 use crate::state::AppState;
 
 /// Where the `/api` routes are mounted: clients configure `baseUrl = https://host/tenantui`.
@@ -164,10 +166,24 @@ pub fn route_table() -> Vec<Route> {
                 InvalidPageNumber,
                 InvalidPageSize,
                 RepeatedParameter,
+                InvalidParameter,
                 UnsupportedServiceType,
                 NoSecureConnection,
+                Conflict,
             ],
         ]),
+        // A literal segment (`sync`, and `export`, `changes`) wins over `{key}` in the router.
+        api(routes!(end_users::get_user)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                UserNotFound,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                Conflict,
+            ],
+        ]),
+        api(routes!(numbers::number_owner)).errors(&[&[InvalidNumber, NumberNotFound]]),
         api(routes!(end_users::replace_users)).streamed().errors(&[
             CUSTOMER,
             FLAG,

@@ -97,8 +97,8 @@ impl World {
         let app = app.with_engine(engine.clone()).await;
         let inside = app.service("inside", 1, true, Some(CHANNEL)).await;
         let outside = app.service("outside", 1, true, Some(OTHER_CHANNEL)).await;
-        for customer in [inside, outside] {
-            app.load(customer, &users(3, "m")).await;
+        for (i, customer) in [inside, outside].into_iter().enumerate() {
+            app.load(customer, &roster(i)).await;
         }
         let mut tasks = HashMap::new();
         for customer in [inside, outside] {
@@ -185,6 +185,15 @@ impl World {
     }
 }
 
+/// The users of the inside (0) and outside (1) customer: three each, with numbers of their own.
+fn roster(which: usize) -> Vec<domain::EndUser> {
+    let mut set = users(3, "m");
+    for (i, user) in set.iter_mut().enumerate() {
+        user.line_uri = Some(format!("tel:+1555{which}00000{i}"));
+    }
+    set
+}
+
 /// Whether `target` lies inside a `kind` scope (the provider's holds everything).
 fn inside(kind: Kind, target: Target) -> bool {
     kind == Kind::Provider || target == Target::Inside
@@ -225,6 +234,20 @@ async fn row(world: &World, method: &Method, path: &str, caller: &Caller, target
             (call(path.replace("{customerGuid}", &customer.to_string())), read())
         }
         ("GET", "/v3/customer/{customerGuid}/user") => (call(format!("/v3/customer/{customer}/user")), read()),
+        ("GET", "/v3/customer/{customerGuid}/user/{key}") => {
+            let key = users(3, "m")[1].user_principal_name.clone().unwrap();
+            (call(format!("/v3/customer/{customer}/user/{key}")), read())
+        }
+        // Every caller asks for a number of the target customer: found inside the scope,
+        // unknown (404) outside it.
+        ("GET", "/rosterd/numbers/{number}") => {
+            let which = match target {
+                Target::Inside => 0,
+                Target::Outside => 1,
+            };
+            let number = roster(which)[2].line_uri.clone().unwrap();
+            (call(format!("/rosterd/numbers/{number}")), read())
+        }
         ("PATCH", "/v3/customer/{customerGuid}") => (
             Call {
                 body: Some(("application/json", json!({"customerFullName": "Renamed"}).to_string())),
@@ -234,7 +257,10 @@ async fn row(world: &World, method: &Method, path: &str, caller: &Caller, target
         ),
         ("PUT", "/v3/customer/{customerGuid}/user") => (
             Call {
-                body: Some(("application/json", serde_json::to_string(&users(3, "m")).unwrap())),
+                body: Some((
+                    "application/json",
+                    serde_json::to_string(&roster(usize::from(target == Target::Outside))).unwrap(),
+                )),
                 ..call(format!("/v3/customer/{customer}/user"))
             },
             write(200),

@@ -90,7 +90,10 @@ impl IndexBuilder {
                 digits: Vec::with_capacity(n * 4),
                 digit_ends: Vec::with_capacity(n),
                 columns: TextColumn::ALL.iter().map(|_| Vec::with_capacity(n)).collect(),
-                dictionaries: TextColumn::ALL.iter().map(|_| HashMap::from([(String::new(), 0)])).collect(),
+                dictionaries: TextColumn::ALL
+                    .iter()
+                    .map(|_| HashMap::from([(String::new(), 0)]))
+                    .collect(),
                 flags: Vec::with_capacity(n),
             },
         }
@@ -401,7 +404,11 @@ impl Directories {
     /// Forgets the index of `customer` at `generation` (it could not be read whole).
     pub(crate) fn drop_index(&self, customer: CustomerId, generation: i64) {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if slots.by_customer.get(&customer).is_some_and(|s| s.generation == generation) {
+        if slots
+            .by_customer
+            .get(&customer)
+            .is_some_and(|s| s.generation == generation)
+        {
             if let Some(old) = slots.by_customer.remove(&customer) {
                 slots.users -= old.users;
             }
@@ -463,7 +470,13 @@ mod tests {
         vec![
             user(1, "Ada Lovelace", Some("tel:+14255550123"), Some("Sales"), Some(true)),
             user(2, "Bob Builder", None, None, Some(false)),
-            user(3, "Carol\u{1f}Evil", Some("tel:+1 (425) 555-9999;ext=12"), Some("sales"), None),
+            user(
+                3,
+                "Carol\u{1f}Evil",
+                Some("tel:+1 (425) 555-9999;ext=12"),
+                Some("sales"),
+                None,
+            ),
             user(4, "Dave Ad", Some(""), Some("Support"), Some(true)),
             user(5, "ÉMILE Zola", Some("tel:+3120555"), Some(""), Some(false)),
         ]
@@ -478,7 +491,13 @@ mod tests {
     }
 
     fn q(pairs: &[(&str, &str)]) -> UserQuery {
-        UserQuery::parse(|name| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)).unwrap()
+        UserQuery::parse(|name| {
+            pairs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        })
+        .unwrap()
     }
 
     /// The index answers exactly what the reference rule (`UserQuery::matches`) says.
@@ -530,12 +549,23 @@ mod tests {
     fn keys_find_upn_or_sip_exactly() {
         let users = sample();
         let idx = index(&users);
-        for key in ["ada.lovelace@contoso.com", "SIP:ada.lovelace@contoso.com", "Ada.Lovelace@Contoso.com"] {
-            assert_eq!(idx.find(&UserKey::parse(key).unwrap()), Some(users[0].identity), "{key}");
+        for key in [
+            "ada.lovelace@contoso.com",
+            "SIP:ada.lovelace@contoso.com",
+            "Ada.Lovelace@Contoso.com",
+        ] {
+            assert_eq!(
+                idx.find(&UserKey::parse(key).unwrap()),
+                Some(users[0].identity),
+                "{key}"
+            );
         }
         assert_eq!(idx.find(&UserKey::parse("lovelace@contoso.com").unwrap()), None);
         assert_eq!(idx.find(&UserKey::parse("ada.lovelace@contoso.co").unwrap()), None);
-        assert_eq!(idx.find(&UserKey::Identity(Uuid::from_u128(2))), Some(Uuid::from_u128(2)));
+        assert_eq!(
+            idx.find(&UserKey::Identity(Uuid::from_u128(2))),
+            Some(Uuid::from_u128(2))
+        );
         assert_eq!(idx.find(&UserKey::Identity(Uuid::from_u128(9))), None);
     }
 

@@ -162,7 +162,12 @@ impl App {
     }
 
     /// The identities `query` matches in `index`, from the result cache when it has them.
-    async fn matches(&self, customer: CustomerId, index: &Arc<DirectoryIndex>, query: &UserQuery) -> AppResult<Arc<[Uuid]>> {
+    async fn matches(
+        &self,
+        customer: CustomerId,
+        index: &Arc<DirectoryIndex>,
+        query: &UserQuery,
+    ) -> AppResult<Arc<[Uuid]>> {
         if let Some(found) = self.directory.cached(customer, index.generation(), query) {
             self.counters.cache(crate::telemetry::Cache::Search, true);
             return Ok(found);
@@ -209,8 +214,12 @@ impl App {
             };
             let found = self.matches(service.id, &index, query).await?;
             let total = found.len();
-            let start = usize::try_from(page.first_ordinal() - 1).unwrap_or(usize::MAX).min(total);
-            let end = start.saturating_add(usize::try_from(page.size()).unwrap_or(0)).min(total);
+            let start = usize::try_from(page.first_ordinal() - 1)
+                .unwrap_or(usize::MAX)
+                .min(total);
+            let end = start
+                .saturating_add(usize::try_from(page.size()).unwrap_or(0))
+                .min(total);
             let bodies = match self.bodies(&grant, index.generation(), &found[start..end]).await? {
                 Ok(bodies) => bodies,
                 Err(Vanished) => {
@@ -250,8 +259,11 @@ impl App {
                 // Absent by identity: really absent, unless the generation moved meanwhile.
                 None if matches!(key, UserKey::Identity(_)) => {
                     let fresh = self.store.find_service(id).await?;
-                    if fresh.is_some_and(|s| principal.authorize::<Read>(s).is_ok_and(|(_, s)| s.generation == generation))
-                    {
+                    if fresh.is_some_and(|s| {
+                        principal
+                            .authorize::<Read>(s)
+                            .is_ok_and(|(_, s)| s.generation == generation)
+                    }) {
                         return Err(user_not_found());
                     }
                 }

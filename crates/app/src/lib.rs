@@ -38,8 +38,8 @@ pub use accounts::{
 };
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
-pub use find::{FoundPage, NumberOwner, MAX_NUMBER_CHARS};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
+pub use find::{FoundPage, NumberOwner, MAX_NUMBER_CHARS};
 pub use health::{Fleet, Readiness};
 pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};

@@ -123,7 +123,10 @@ pub fn fold(text: &str) -> String {
 
 fn no_control(parameter: &'static str, value: &str) -> Result<(), QueryError> {
     if value.chars().any(char::is_control) {
-        return Err(QueryError::new(parameter, format!("{parameter} must not hold control characters")));
+        return Err(QueryError::new(
+            parameter,
+            format!("{parameter} must not hold control characters"),
+        ));
     }
     Ok(())
 }
@@ -271,9 +274,10 @@ impl UserQuery {
             .any(|field| fold(field).contains(needle))
         };
         if let Some(search) = &self.search {
-            let digit_hit = self.search_digits.as_deref().is_some_and(|digits| {
-                line_digits(user.line_uri.as_deref()).is_some_and(|line| line.contains(digits))
-            });
+            let digit_hit = self
+                .search_digits
+                .as_deref()
+                .is_some_and(|digits| line_digits(user.line_uri.as_deref()).is_some_and(|line| line.contains(digits)));
             if !text_hit(search) && !digit_hit {
                 return false;
             }
@@ -335,7 +339,9 @@ impl UserKey {
         match self {
             Self::Identity(id) => user.identity == *id,
             Self::Name(name) => {
-                user.user_principal_name.as_deref().is_some_and(|upn| fold(upn) == *name)
+                user.user_principal_name
+                    .as_deref()
+                    .is_some_and(|upn| fold(upn) == *name)
                     || user.sip_address.as_deref().is_some_and(|sip| {
                         let sip = fold(sip);
                         sip.strip_prefix("sip:").unwrap_or(&sip) == name
@@ -350,7 +356,12 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Result<UserQuery, QueryError> {
-        UserQuery::parse(|name| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v))
+        UserQuery::parse(|name| {
+            pairs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        })
     }
 
     fn user() -> EndUser {
@@ -368,7 +379,16 @@ mod tests {
     #[test]
     fn search_is_a_case_insensitive_substring_of_names_and_line_digits() {
         let u = user();
-        for text in ["lovelace", "ADA@", "contoso.COM", "+1 425 555", "1425555", "tel:+1425", "(425) 555-01", "0123"] {
+        for text in [
+            "lovelace",
+            "ADA@",
+            "contoso.COM",
+            "+1 425 555",
+            "1425555",
+            "tel:+1425",
+            "(425) 555-01",
+            "0123",
+        ] {
             assert!(query(&[("Search", text)]).unwrap().matches(&u), "{text}");
         }
         for text in ["lovelacex", "777", "+1 425 556", "ext=77"] {
@@ -394,8 +414,16 @@ mod tests {
         assert!(hit(&[("EnterpriseVoiceEnabled", "FALSE")]), "null is not enabled");
         assert!(!hit(&[("EnterpriseVoiceEnabled", "true")]));
         assert!(hit(&[("HasLineUri", "true")]));
-        assert!(hit(&[("HasLineUri", "true"), ("Department", "Sales"), ("Search", "ada")]));
-        assert!(!hit(&[("HasLineUri", "true"), ("Department", "Sales"), ("Search", "bob")]));
+        assert!(hit(&[
+            ("HasLineUri", "true"),
+            ("Department", "Sales"),
+            ("Search", "ada")
+        ]));
+        assert!(!hit(&[
+            ("HasLineUri", "true"),
+            ("Department", "Sales"),
+            ("Search", "bob")
+        ]));
     }
 
     #[test]
@@ -438,7 +466,10 @@ mod tests {
 
     #[test]
     fn line_digits_are_lenient() {
-        assert_eq!(line_digits(Some("tel:+1 (425) 555-0123;ext=9")).as_deref(), Some("14255550123"));
+        assert_eq!(
+            line_digits(Some("tel:+1 (425) 555-0123;ext=9")).as_deref(),
+            Some("14255550123")
+        );
         assert_eq!(line_digits(Some("")), None);
         assert_eq!(line_digits(None), None);
         assert!(!has_line_uri(Some("  ")));
@@ -448,10 +479,19 @@ mod tests {
     fn keys_are_identity_upn_or_sip() {
         let u = user();
         let id = u.identity.to_string();
-        for key in [id.as_str(), "ada@contoso.com", "ADA@CONTOSO.COM", "sip:ada@contoso.com", "SIP:Ada@contoso.com"] {
+        for key in [
+            id.as_str(),
+            "ada@contoso.com",
+            "ADA@CONTOSO.COM",
+            "sip:ada@contoso.com",
+            "SIP:Ada@contoso.com",
+        ] {
             assert!(UserKey::parse(key).unwrap().matches(&u), "{key}");
         }
-        assert_eq!(UserKey::parse(&id.to_uppercase()).unwrap(), UserKey::Identity(u.identity));
+        assert_eq!(
+            UserKey::parse(&id.to_uppercase()).unwrap(),
+            UserKey::Identity(u.identity)
+        );
         assert!(!UserKey::parse("ada").unwrap().matches(&u));
         for bad in ["", "sip:", "a\u{7}b", &"x".repeat(MAX_KEY_CHARS + 1)] {
             assert!(UserKey::parse(bad).is_err(), "{bad:?}");

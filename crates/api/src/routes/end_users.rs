@@ -3,14 +3,15 @@
 
 use app::{ImportSummary, PageKey};
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::import::ImportFormat;
 use domain::paging::PageEnvelope;
 use domain::paging::{DEFAULT_PAGE_NUMBER, DEFAULT_PAGE_SIZE, MAX_PAGE_NUMBER, MAX_PAGE_SIZE, MIN_PAGE_SIZE};
-use domain::{EndUser, ErrorCode, PageRequest};
+use domain::search::{FILTER_NAMES, MAX_FILTER_CHARS, MAX_SEARCH_CHARS, SEARCH};
+use domain::{EndUser, ErrorCode, PageRequest, UserKey, UserQuery};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{
     AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -28,10 +29,12 @@ use crate::state::AppState;
     path = "/api/v3/customer/{customerGuid}/user",
     tag = "End users",
     summary = "Get List of End Users for Service",
+    description = "One page of the customer's users, ordered by Identity. With `Search` or any filter, only the matching users are paged and counted (`totalRecords`, `totalPages`); filters combine with AND. Without them the answer is the Live Platform's, byte for byte.",
     params(
         CustomerGuid,
         PageParams,
-        ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held"),
+        FindParams,
+        ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held (unfiltered pages only)"),
     ),
     responses(
         (status = 200, description = "One page of users ordered by Identity", body = UsersPageBody),
@@ -54,6 +57,13 @@ pub async fn list_users(
         };
         ApiError::at(code, e.parameter(), e.to_string())
     })?;
+    let find = find_query(&query)?;
+    if !find.is_empty() {
+        // A filtered page: counted over the matches, read from one generation; no ETag (the
+        // query would have to be part of it).
+        let found = state.app.find_users(&caller.principal, customer, &find, page).await?;
+        return Ok(json_response(found.body, "private, no-cache"));
+    }
     let page = state.app.users_page(&caller.principal, customer, page).await?;
     let mut etag = etag_of(&page.key());
     let mut response = if if_none_match(&headers, &etag) {
@@ -74,6 +84,107 @@ pub async fn list_users(
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok(response)
+}
+
+/// `Search` and the filters, each at most once, names matched case-insensitively; a bad value
+/// is a 400 naming its parameter.
+fn find_query(query: &Query) -> ApiResult<UserQuery> {
+    let mut given = Vec::with_capacity(FILTER_NAMES.len() + 1);
+    for name in std::iter::once(SEARCH).chain(FILTER_NAMES) {
+        given.push((name, query.single(name)?));
+    }
+    UserQuery::parse(|name| given.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v))
+        .map_err(|e| ApiError::at(ErrorCode::InvalidParameter, e.parameter, e.message))
+}
+
+fn json_response(body: impl Into<Body>, cache_control: &'static str) -> Response {
+    let mut response = Response::new(body.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    response
+}
+
+/// `Search` and the exact filters of the user list.
+pub struct FindParams;
+
+impl IntoParams for FindParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let text = |name: &str, max: usize, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(
+                    ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)),
+                ))
+                .build()
+        };
+        let boolean = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
+                .build()
+        };
+        let exact = |name: &str| {
+            text(
+                name,
+                MAX_FILTER_CHARS,
+                &format!("Only users whose {name} equals this, ignoring case; empty matches \"\" and null"),
+            )
+        };
+        vec![
+            text(
+                SEARCH,
+                MAX_SEARCH_CHARS,
+                "Case-insensitive substring of WebName, UserPrincipalName or SipAddress; a number (`+1 425 555`, `1425555`) also matches the digits of LineURI. Blank is no search",
+            ),
+            boolean(
+                "EnterpriseVoiceEnabled",
+                "Only users with Enterprise Voice on (true) or off (false; null counts as off)",
+            ),
+            boolean("HasLineUri", "Only users with (true) or without (false) a LineURI"),
+            exact("UserType"),
+            exact("MsInterpretedUserType"),
+            exact("UsageLocation"),
+            exact("Department"),
+            exact("OnlineVoiceRoutingPolicy"),
+        ]
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v3/customer/{customerGuid}/user/{key}",
+    tag = "End users",
+    summary = "Get one end user by Identity, UserPrincipalName or SipAddress",
+    description = "The user whose Identity (GUID), UserPrincipalName or SipAddress (with or without `sip:`) is `key`, ignoring case, from the generation served now.",
+    params(
+        CustomerGuid,
+        ("key" = String, Path, description = "Identity GUID, UserPrincipalName or SipAddress (at most 512 characters)"),
+    ),
+    responses(
+        (status = 200, description = "The user (the 21 fields)", body = EndUser),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    CustomerGuid(customer): CustomerGuid,
+    params: RawPathParams,
+) -> ApiResult<Response> {
+    let raw = params.iter().find(|(name, _)| *name == "key").map_or("", |(_, v)| v);
+    let key = UserKey::parse(raw).map_err(|e| ApiError::at(ErrorCode::InvalidParameter, e.parameter, e.message))?;
+    let body = state.app.find_user(&caller.principal, customer, &key).await?;
+    Ok(json_response(body, "private, no-cache"))
 }
 
 /// `PageNumber` and `PageSize`, as `PageRequest::parse` reads them (names matched

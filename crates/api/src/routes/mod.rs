@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod end_users;
 pub mod graph_notifications;
 pub mod health;
+pub mod numbers;
 pub mod sync;
 pub mod tasks;
 pub mod token;
