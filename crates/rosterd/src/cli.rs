@@ -76,6 +76,14 @@ pub struct ServeArgs {
         default_value_t = 100_000
     )]
     pub record_cache_entries: u64,
+    /// Users held in the in-memory search indexes, over every customer (about 130 bytes each;
+    /// least recently used customer out first); a larger customer is indexed for each search.
+    #[arg(
+        long = "search-index-users",
+        env = "ROSTERD_SEARCH_INDEX_USERS",
+        default_value_t = 2_000_000
+    )]
+    pub search_index_users: usize,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
@@ -297,6 +305,41 @@ pub enum Command {
         /// Read the whole tenant instead of the changes since the last sync.
         #[arg(long)]
         full: bool,
+    },
+    /// List a customer's users, searched and filtered like the API's user list: a table, or
+    /// the API's JSON page with --json.
+    Users {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The customer's UmpCustomerGuid.
+        #[arg(long)]
+        customer: String,
+        /// Case-insensitive text in the name, UPN or SIP address, or digits of the number.
+        #[arg(long)]
+        search: Option<String>,
+        /// NAME=VALUE, exact and case-insensitive (repeatable): EnterpriseVoiceEnabled,
+        /// HasLineUri, UserType, MsInterpretedUserType, UsageLocation, Department,
+        /// OnlineVoiceRoutingPolicy.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        /// Page to show.
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        /// Users per page (2 to 10000).
+        #[arg(long = "page-size", default_value_t = 100)]
+        page_size: i64,
+        /// Print the API's JSON page instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who owns a telephone number, in any customer: +14255550123, tel:+14255550123;ext=1, ...
+    Number {
+        #[command(flatten)]
+        store: StoreArgs,
+        number: String,
+        /// Print the API's JSON instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use app::{App, AppConfig, NewAccount, NewClient};
 use domain::access::SystemScope;
 use domain::import::ImportFormat;
-use domain::{ClientId, CustomerId, Role, Scope};
+use domain::{ClientId, CustomerId, PageRequest, Role, Scope, UserQuery};
 use rosterd::Installation;
 
 use crate::cli::{AccountAction, ClientAction};
@@ -20,6 +20,8 @@ use crate::cli::{AccountAction, ClientAction};
 const CLIENT_CLI: SystemScope = SystemScope::new("rosterd client (command line)");
 const ACCOUNT_CLI: SystemScope = SystemScope::new("rosterd account (command line)");
 const IMPORT_CLI: SystemScope = SystemScope::new("rosterd import (command line)");
+const USERS_CLI: SystemScope = SystemScope::new("rosterd users (command line)");
+const NUMBER_CLI: SystemScope = SystemScope::new("rosterd number (command line)");
 
 /// The application for a command (its token keys are the installation's; it issues none).
 pub async fn cli_app(installation: &Installation, engine: Option<sync::Engine>) -> anyhow::Result<Arc<App>> {
@@ -161,5 +163,127 @@ pub async fn import(
         .await
         .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// `rosterd users`: a page of a customer's users, searched and filtered as the API does.
+pub async fn users(
+    app: &App,
+    customer: &str,
+    search: Option<&str>,
+    filters: &[String],
+    page: i64,
+    page_size: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let mut pairs = Vec::with_capacity(filters.len());
+    for filter in filters {
+        let (name, value) = filter
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--filter must be NAME=VALUE; got '{filter}'"))?;
+        pairs.push((name.trim().to_string(), value.to_string()));
+    }
+    let query = UserQuery::from_pairs(search, &pairs).map_err(|e| anyhow::anyhow!("{}: {e}", e.parameter))?;
+    let request = PageRequest::new(page, page_size).map_err(|e| {
+        let flag = match e {
+            domain::PagingError::PageNumber(_) => "--page",
+            domain::PagingError::PageSize(_) => "--page-size",
+        };
+        anyhow::anyhow!("{flag}: {e}")
+    })?;
+    let principal = USERS_CLI.principal();
+    let body = if query.is_empty() {
+        app.users_page(&principal, customer, request).await?.body().await?.1
+    } else {
+        app.find_users(&principal, customer, &query, request).await?.body
+    };
+    if json {
+        println!("{}", String::from_utf8_lossy(&body));
+        return Ok(());
+    }
+    let page: serde_json::Value = serde_json::from_slice(&body)?;
+    print!("{}", users_table(&page));
+    Ok(())
+}
+
+/// The page as a table a person reads: the fields a support desk looks at first.
+fn users_table(page: &serde_json::Value) -> String {
+    const COLUMNS: [(&str, &str); 7] = [
+        ("Identity", "IDENTITY"),
+        ("WebName", "NAME"),
+        ("UserPrincipalName", "UPN"),
+        ("LineURI", "LINE URI"),
+        ("EnterpriseVoiceEnabled", "VOICE"),
+        ("OnlineVoiceRoutingPolicy", "ROUTING POLICY"),
+        ("Department", "DEPARTMENT"),
+    ];
+    let cell = |user: &serde_json::Value, key: &str| -> String {
+        let text = match &user[key] {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // One line per user, whatever a name holds.
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    };
+    let users = page["data"].as_array().cloned().unwrap_or_default();
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| COLUMNS.iter().map(|(key, _)| cell(u, key)).collect())
+        .collect();
+    let widths: Vec<usize> = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, title))| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([title.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(COLUMNS.iter().map(|(_, t)| t.to_string()).collect());
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    let total = page["totalRecords"].as_i64().unwrap_or(0);
+    let (number, pages) = (
+        page["currentPage"].as_i64().unwrap_or(1),
+        page["totalPages"].as_i64().unwrap_or(0),
+    );
+    out.push_str(&format!(
+        "{} of {total} users (page {number} of {pages}{})\n",
+        users.len(),
+        if number < pages { "; --page for more" } else { "" }
+    ));
+    out
+}
+
+/// `rosterd number`: the owner of a number, across every customer.
+pub async fn number(app: &App, number: &str, json: bool) -> anyhow::Result<()> {
+    let owner = app.number_owner(&NUMBER_CLI.principal(), None, number).await?;
+    if json {
+        println!("{}", owner.to_json());
+        return Ok(());
+    }
+    let user: serde_json::Value = serde_json::from_str(&owner.user)?;
+    let text = |key: &str| user[key].as_str().unwrap_or("").to_string();
+    println!("number    {}", owner.number);
+    println!("customer  {} ({})", owner.customer_short_name, owner.customer);
+    println!("user      {} <{}>", text("WebName"), text("UserPrincipalName"));
+    println!("identity  {}", text("Identity"));
+    println!("line      {}", text("LineURI"));
+    println!("sip       {}", text("SipAddress"));
+    println!("voice     {}", user["EnterpriseVoiceEnabled"]);
+    println!("policy    {}", text("OnlineVoiceRoutingPolicy"));
     Ok(())
 }

@@ -142,6 +142,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = commands::cli_app(&installation, None).await?;
             commands::import(&app, &customer, format.as_deref(), &file, allow_empty).await
         }
+        Command::Users {
+            store,
+            customer,
+            search,
+            filters,
+            page,
+            page_size,
+            json,
+        } => {
+            let installation = serve::open(&store).await?;
+            let app = commands::cli_app(&installation, None).await?;
+            commands::users(&app, &customer, search.as_deref(), &filters, page, page_size, json).await
+        }
+        Command::Number { store, number, json } => {
+            let installation = serve::open(&store).await?;
+            let app = commands::cli_app(&installation, None).await?;
+            commands::number(&app, &number, json).await
+        }
         Command::Copy { from, to, force } => copy::run(&from, &to, force).await,
         Command::Sync {
             store,

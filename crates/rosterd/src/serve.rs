@@ -108,6 +108,8 @@ pub fn app_state(
         // Never more than the one second the README promises.
         record_ttl: Duration::from_millis(serve.record_ttl_ms.min(1000)),
         record_cache_entries: serve.record_cache_entries,
+        search_index_users: serve.search_index_users,
+        ..AppConfig::default()
     };
     let api = ApiConfig {
         request_timeout: Duration::from_secs(serve.limits.request_timeout_secs.max(1)),
