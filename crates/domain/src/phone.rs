@@ -102,6 +102,18 @@ mod tests {
     }
 
     #[test]
+    fn limits_and_blanks() {
+        assert_eq!(parsed(&"1".repeat(MAX_DIGITS)).map(|p| p.0.len()), Some(MAX_DIGITS));
+        assert_eq!(parsed("  +14255550123  "), Some(("14255550123".into(), None)));
+        let ext = "9".repeat(MAX_EXTENSION_DIGITS);
+        assert_eq!(parsed(&format!("+1;ext={ext}")), Some(("1".into(), Some(ext.clone()))));
+        assert_eq!(parsed(&format!("+1;ext={ext}9")), None, "extension too long");
+        assert_eq!(parsed("+1;ext=1-2.3"), Some(("1".into(), Some("123".into()))));
+        assert_eq!(parsed("+1; Ext =7"), Some(("1".into(), Some("7".into()))));
+        assert_eq!(parsed("+1;phone-context=+1"), Some(("1".into(), None)), "other parameters are ignored");
+    }
+
+    #[test]
     fn what_is_no_number_is_refused() {
         for text in [
             "",
@@ -111,6 +123,10 @@ mod tests {
             "+1425x5550123",
             "1;ext=",
             "1;ext=12a",
+            "1+425",
+            "++1",
+            "+1 425 \u{0661}",
+            "+1\n425",
             &"1".repeat(21),
         ] {
             assert_eq!(parsed(text), None, "{text}");
