@@ -110,7 +110,11 @@ mod tests {
         assert_eq!(parsed(&format!("+1;ext={ext}9")), None, "extension too long");
         assert_eq!(parsed("+1;ext=1-2.3"), Some(("1".into(), Some("123".into()))));
         assert_eq!(parsed("+1; Ext =7"), Some(("1".into(), Some("7".into()))));
-        assert_eq!(parsed("+1;phone-context=+1"), Some(("1".into(), None)), "other parameters are ignored");
+        assert_eq!(
+            parsed("+1;phone-context=+1"),
+            Some(("1".into(), None)),
+            "other parameters are ignored"
+        );
     }
 
     #[test]
