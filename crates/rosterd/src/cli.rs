@@ -76,7 +76,7 @@ pub struct ServeArgs {
         default_value_t = 100_000
     )]
     pub record_cache_entries: u64,
-    /// Users held in the in-memory search indexes, over every customer (about 130 bytes each;
+    /// Users held in the in-memory search indexes, over every customer (about 120 bytes each;
     /// least recently used customer out first); a larger customer is indexed for each search.
     #[arg(
         long = "search-index-users",
