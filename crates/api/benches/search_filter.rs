@@ -10,6 +10,9 @@
 //! Target: a filtered page under 50 ms at page 1 and at the last page; a number lookup under
 //! 1 ms p99 (the number lookup reads the store; it becomes an index lookup with storage v2).
 //!
+//! `ROSTERD_BENCH_QUERIES` (8) distinct queries of each shape are asked, each then repeated
+//! `ROSTERD_BENCH_REPEATS` (10) times at page 1 and at its last page.
+//!
 //! `cargo bench -p api --bench search_filter` (SQLite); with `ROSTERD_TEST_POSTGRES_URL` set and
 //! `ROSTERD_BENCH_BACKEND=postgres`, on a fresh PostgreSQL database.
 
@@ -76,6 +79,15 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    // Distinct queries of each shape, and repeats of each (page 1 and last page).
+    let distinct: usize = std::env::var("ROSTERD_BENCH_QUERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let repeats: usize = std::env::var("ROSTERD_BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let fresh = testkit::stores::fresh_bench_database().await.unwrap();
     let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
     let customer = CustomerId::new_random();
@@ -180,7 +192,7 @@ async fn main() {
     for (label, queries) in cases {
         let (mut first_p1, mut first_last, mut repeat_p1, mut repeat_last) = (vec![], vec![], vec![], vec![]);
         // Each distinct query is asked for the first time at page 1 or at its last page.
-        for (i, (query, total)) in queries.iter().enumerate() {
+        for (i, (query, total)) in queries.iter().take(distinct).enumerate() {
             let last = ((total + 99) / 100).max(1);
             let page = if i % 2 == 0 { 1 } else { last };
             let (t, body) = fetch(&http, &url(query, page), &token).await;
@@ -190,7 +202,7 @@ async fn main() {
             } else {
                 first_last.push(t);
             }
-            for _ in 0..10 {
+            for _ in 0..repeats {
                 repeat_p1.push(fetch(&http, &url(query, 1), &token).await.0);
                 repeat_last.push(fetch(&http, &url(query, last), &token).await.0);
             }

@@ -3,7 +3,7 @@
 //! once — one keyset scan of the generation (`UserStore::users_after`), each body parsed — and
 //! is right until the service row names a newer generation, which replaces it.
 //!
-//! Columnar and compact (about 130 bytes a user with typical names; `docs/decisions.md`):
+//! Columnar and compact (about 120 bytes a user with typical names; `docs/decisions.md`):
 //! - the identities, in `Identity` order (the order of the generation);
 //! - one text arena of the folded `WebName`, `UserPrincipalName` and `SipAddress` of every
 //!   user, each field closed by its own separator byte, searched with one `memmem` pass, so a
@@ -15,7 +15,7 @@
 //!
 //! Bounds: indexes of at most `max_users` users in total are kept (least recently used
 //! customer first out); a larger customer gets an index for the request only. At most
-//! [`BUILDS_AT_ONCE`] builds run at once. Matching results (identities) are kept per
+//! [`BUILDS_AT_ONCE`] builds and [`SCANS_AT_ONCE`] scans run at once. Matching results (identities) are kept per
 //! (customer, generation, normalized query) in a cache bounded by bytes, so a repeated query
 //! never scans again.
 
@@ -30,6 +30,8 @@ use uuid::Uuid;
 
 /// Index builds running at once (each scans a whole generation).
 pub(crate) const BUILDS_AT_ONCE: usize = 2;
+/// Queries matched against an index at once (each may scan a whole index; a repeat is cached).
+pub(crate) const SCANS_AT_ONCE: usize = 4;
 
 /// Closes a user's `WebName`, `UserPrincipalName`, `SipAddress` in the text arena.
 const END_NAME: u8 = 0x1f;
@@ -334,6 +336,7 @@ pub(crate) struct Directories {
     max_users: usize,
     slots: Mutex<Slots>,
     pub(crate) builds: Semaphore,
+    pub(crate) scans: Semaphore,
     results: moka::sync::Cache<ResultKey, Arc<[Uuid]>>,
 }
 
@@ -343,6 +346,7 @@ impl Directories {
             max_users,
             slots: Mutex::new(Slots::default()),
             builds: Semaphore::new(BUILDS_AT_ONCE),
+            scans: Semaphore::new(SCANS_AT_ONCE),
             results: moka::sync::Cache::builder()
                 .max_capacity(result_bytes)
                 .weigher(|_: &ResultKey, v: &Arc<[Uuid]>| {

@@ -173,6 +173,12 @@ impl App {
             return Ok(found);
         }
         self.counters.cache(crate::telemetry::Cache::Search, false);
+        let _permit = self
+            .directory
+            .scans
+            .acquire()
+            .await
+            .map_err(|_| AppError::internal("index scans closed"))?;
         let (scan, q) = (Arc::clone(index), query.clone());
         let found: Arc<[Uuid]> = tokio::task::spawn_blocking(move || scan.matching(&q).into())
             .await
