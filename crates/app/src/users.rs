@@ -70,7 +70,7 @@ impl UsersPage<'_> {
         app.counters.cache(Cache::Page, false);
         let slice = app
             .store
-            .read_page(&grant, page.first_ordinal(), page.size())
+            .read_page(&grant, None, page.first_ordinal(), page.size())
             .await?
             .ok_or_else(AppError::customer_not_found)?;
         let key = PageKey {
