@@ -13,6 +13,7 @@ mod audit;
 mod clients;
 mod error;
 mod external_issuer;
+mod generations;
 mod health;
 mod identity;
 mod import;
@@ -37,6 +38,7 @@ pub use accounts::{
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
+pub use generations::{Changes, CHANGES_BATCH};
 pub use health::{Fleet, Readiness};
 pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
@@ -66,6 +68,8 @@ pub struct AppConfig {
     pub record_ttl: Duration,
     /// Client records and service rows kept for `record_ttl`, at most (each kind).
     pub record_cache_entries: u64,
+    /// How long a superseded generation stays readable (`Generation=N`, `Since=N`).
+    pub generation_retention: Duration,
 }
 
 impl Default for AppConfig {
@@ -78,6 +82,7 @@ impl Default for AppConfig {
             metrics_refresh: Duration::from_secs(15),
             record_ttl: Duration::from_secs(1),
             record_cache_entries: 100_000,
+            generation_retention: Duration::from_secs(900),
         }
     }
 }
@@ -128,7 +133,8 @@ impl App {
         }
     }
 
-    /// Reads time from `clock` for the reuse of recently read records (tests move it by hand).
+    /// Reads time from `clock` for the reuse of recently read records and for generation
+    /// retention (tests move it by hand).
     pub fn set_record_clock(&self, clock: Arc<dyn sync::Clock>) {
         self.recent.set_clock(clock);
     }

@@ -85,6 +85,8 @@ error_codes! {
     BodyTooLarge => "body_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     ImportBusy => "import_busy",
+    /// A `Generation` or `Since` that is no longer (or never was) retained: start again.
+    GenerationExpired => "generation_expired",
     // ---- the server -----------------------------------------------------------------------
     /// Never carries internal text; the request id is logged with it.
     InternalError => "internal_error",

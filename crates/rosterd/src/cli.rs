@@ -76,6 +76,16 @@ pub struct ServeArgs {
         default_value_t = 100_000
     )]
     pub record_cache_entries: u64,
+    /// Seconds a superseded generation of a customer's users stays readable for clients that
+    /// page through it (`Generation=N`) or ask what changed since it (`Since=N`); then it is
+    /// reclaimed and such requests get 410 generation_expired.
+    #[arg(
+        long = "generation-retention",
+        env = "ROSTERD_GENERATION_RETENTION_SECS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(0..=7 * 24 * 3600)
+    )]
+    pub generation_retention_secs: u64,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
