@@ -12,7 +12,9 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
-use crate::routes::{clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token};
+use crate::routes::{
+    clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token, user_changes,
+};
 use crate::state::AppState;
 
 /// Where the `/api` routes are mounted: clients configure `baseUrl = https://host/tenantui`.
@@ -163,9 +165,21 @@ pub fn route_table() -> Vec<Route> {
             &[
                 InvalidPageNumber,
                 InvalidPageSize,
+                InvalidParameter,
                 RepeatedParameter,
                 UnsupportedServiceType,
                 NoSecureConnection,
+                GenerationExpired,
+            ],
+        ]),
+        api(routes!(user_changes::user_changes)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                RepeatedParameter,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                GenerationExpired,
             ],
         ]),
         api(routes!(end_users::replace_users)).streamed().errors(&[

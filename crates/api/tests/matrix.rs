@@ -225,6 +225,9 @@ async fn row(world: &World, method: &Method, path: &str, caller: &Caller, target
             (call(path.replace("{customerGuid}", &customer.to_string())), read())
         }
         ("GET", "/v3/customer/{customerGuid}/user") => (call(format!("/v3/customer/{customer}/user")), read()),
+        ("GET", "/v3/customer/{customerGuid}/user/changes") => {
+            (call(format!("/v3/customer/{customer}/user/changes?Since=0")), read())
+        }
         ("PATCH", "/v3/customer/{customerGuid}") => (
             Call {
                 body: Some(("application/json", json!({"customerFullName": "Renamed"}).to_string())),

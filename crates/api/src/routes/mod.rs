@@ -9,3 +9,4 @@ pub mod health;
 pub mod sync;
 pub mod tasks;
 pub mod token;
+pub mod user_changes;
