@@ -12,7 +12,9 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
-use crate::routes::{clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token};
+use crate::routes::{
+    clients, directory, discovery, end_users, export, graph_notifications, health, sync, tasks, token,
+};
 use crate::state::AppState;
 
 /// Where the `/api` routes are mounted: clients configure `baseUrl = https://host/tenantui`.
@@ -166,6 +168,17 @@ pub fn route_table() -> Vec<Route> {
                 RepeatedParameter,
                 UnsupportedServiceType,
                 NoSecureConnection,
+            ],
+        ]),
+        api(routes!(export::export_users)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                RepeatedParameter,
+                NotAcceptable,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                ExportBusy,
             ],
         ]),
         api(routes!(end_users::replace_users)).streamed().errors(&[

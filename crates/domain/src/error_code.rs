@@ -84,7 +84,11 @@ error_codes! {
     BodyStalled => "body_stalled",
     BodyTooLarge => "body_too_large",
     UnsupportedMediaType => "unsupported_media_type",
+    /// The `Accept` header names no format the route can answer in.
+    NotAcceptable => "not_acceptable",
     ImportBusy => "import_busy",
+    /// The process runs its limit of exports at once.
+    ExportBusy => "export_busy",
     // ---- the server -----------------------------------------------------------------------
     /// Never carries internal text; the request id is logged with it.
     InternalError => "internal_error",
