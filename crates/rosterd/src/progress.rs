@@ -168,6 +168,7 @@ pub struct ReadProgress<R> {
     inner: R,
     read: u64,
     progress: Progress,
+    finished: bool,
 }
 
 impl<R> ReadProgress<R> {
@@ -176,6 +177,7 @@ impl<R> ReadProgress<R> {
             inner,
             read: 0,
             progress,
+            finished: false,
         }
     }
 }
@@ -184,7 +186,10 @@ impl<R: Read> Read for ReadProgress<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n == 0 && !buf.is_empty() {
-            self.progress.finish("read; checking and writing the new generation");
+            if !self.finished {
+                self.finished = true;
+                self.progress.finish("read; checking and writing the new generation");
+            }
         } else {
             self.read += n as u64;
             self.progress.set(self.read);
