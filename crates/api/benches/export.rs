@@ -112,6 +112,28 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    // The floor under every format: reading the generation from the store, one batch after
+    // another as one export reader does, without HTTP or encoding.
+    let started = Instant::now();
+    let (mut after, mut body_bytes) = (0, 0u64);
+    let grant = testkit::connected::write(customer).read();
+    loop {
+        let rows = store
+            .users_after(&grant, outcome.generation, after, AppConfig::default().export_batch)
+            .await
+            .unwrap();
+        let Some(last) = rows.last() else { break };
+        after = last.ordinal;
+        body_bytes += rows.iter().map(|r| r.body.len() as u64 + 1).sum::<u64>();
+    }
+    let read = started.elapsed();
+    println!(
+        "store alone: {after} users read in {:.2} s by one reader ({:.0} users/s, {:.0} MB/s of NDJSON)",
+        read.as_secs_f64(),
+        after as f64 / read.as_secs_f64(),
+        mb_per_s(body_bytes, read)
+    );
+
     let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
     let keys = installation
         .key_ring(rosterd::token_settings("http://bench", 3600), None)

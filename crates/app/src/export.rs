@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use domain::access::{Authorized, Principal, Read};
 use domain::{CustomerId, ErrorCode, ExportEncoder, ExportFormat};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use store::{Store, UserRow};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
@@ -89,6 +89,7 @@ impl App {
                 grant,
                 cursor: Cursor::new(service.generation, service.user_count),
                 batch: self.config.export_batch.max(1),
+                readers: self.config.export_readers.max(1),
             },
             slot,
         })
@@ -187,27 +188,37 @@ struct BatchReader {
     grant: Authorized<CustomerId, Read>,
     cursor: Cursor,
     batch: i64,
+    /// Batches read at once.
+    readers: usize,
 }
 
 impl BatchReader {
-    async fn run(mut self, sender: mpsc::Sender<Batch>) {
-        loop {
-            let Some(limit) = self.cursor.next_limit(self.batch) else {
-                let _ = sender.send(Batch::Done).await;
-                return;
-            };
-            let read = self
-                .store
-                .users_after(&self.grant, self.cursor.generation, self.cursor.after(), limit)
-                .await
-                .map_err(AppError::from)
-                .and_then(|rows| {
-                    self.cursor
-                        .accept(&rows, limit)
-                        .map_err(|gone| AppError::new(ErrorCode::InternalError, gone.to_string()))?;
-                    Ok(rows)
-                });
-            match read {
+    /// Reads the batches in order, `readers` of them at once (ordinals are dense, so where each
+    /// batch starts is known before the one before it arrives), and hands them on in order.
+    async fn run(self, sender: mpsc::Sender<Batch>) {
+        let BatchReader {
+            store,
+            grant,
+            mut cursor,
+            batch,
+            readers,
+        } = self;
+        let generation = cursor.generation;
+        let plan = cursor.plan(batch);
+        let mut reads = futures::stream::iter(plan)
+            .map(|(after, limit)| {
+                let (store, grant) = (&store, &grant);
+                async move { (limit, store.users_after(grant, generation, after, limit).await) }
+            })
+            .buffered(readers);
+        while let Some((limit, read)) = reads.next().await {
+            let checked = read.map_err(AppError::from).and_then(|rows| {
+                cursor
+                    .accept(&rows, limit)
+                    .map_err(|gone| AppError::new(ErrorCode::InternalError, gone.to_string()))?;
+                Ok(rows)
+            });
+            match checked {
                 Ok(rows) => {
                     if sender.send(Batch::Users(rows)).await.is_err() {
                         return; // the client went away
@@ -219,6 +230,7 @@ impl BatchReader {
                 }
             }
         }
+        let _ = sender.send(Batch::Done).await;
     }
 }
 
@@ -255,15 +267,11 @@ impl Cursor {
         }
     }
 
-    /// How many users to ask for next; `None` once all are read.
-    fn next_limit(&self, batch: i64) -> Option<i64> {
-        let left = self.user_count - self.read;
-        (left > 0).then(|| left.min(batch))
-    }
-
-    /// The keyset position to read after.
-    fn after(&self) -> i64 {
-        self.last.map_or(0, |(ordinal, _)| ordinal)
+    /// Where each batch starts (the ordinal it reads after) and how many users it asks for.
+    fn plan(&self, batch: i64) -> impl Iterator<Item = (i64, i64)> {
+        let (count, batch) = (self.user_count, batch.max(1));
+        (0..count.div_euclid(batch) + i64::from(count % batch > 0))
+            .map(move |i| (i * batch, batch.min(count - i * batch)))
     }
 
     fn accept(&mut self, rows: &[UserRow], asked: i64) -> Result<(), Vanished> {
@@ -314,14 +322,13 @@ mod tests {
     #[test]
     fn reads_a_whole_generation_in_batches() {
         let mut cursor = Cursor::new(7, 5);
-        assert_eq!(cursor.next_limit(2), Some(2));
+        assert_eq!(cursor.plan(2).collect::<Vec<_>>(), [(0, 2), (2, 2), (4, 1)]);
+        assert_eq!(cursor.plan(5).collect::<Vec<_>>(), [(0, 5)]);
+        assert_eq!(Cursor::new(1, 0).plan(10).count(), 0);
         cursor.accept(&rows(1..=2), 2).unwrap();
-        assert_eq!(cursor.after(), 2);
         cursor.accept(&rows(3..=4), 2).unwrap();
-        assert_eq!(cursor.next_limit(2), Some(1));
         cursor.accept(&rows(5..=5), 1).unwrap();
-        assert_eq!(cursor.next_limit(2), None);
-        assert_eq!(Cursor::new(1, 0).next_limit(10), None);
+        assert_eq!(cursor.read, 5);
     }
 
     #[test]

@@ -60,8 +60,10 @@ pub struct AppConfig {
     pub max_concurrent_imports: usize,
     /// Exports this process streams at once; more get `export_busy`.
     pub max_concurrent_exports: usize,
-    /// Users an export reads from the store at a time (memory: about three batches).
+    /// Users an export reads from the store at a time.
     pub export_batch: i64,
+    /// Batches an export reads at once (memory: about this many batches and two more).
+    pub export_readers: usize,
     /// Memory for rendered pages, in bytes (0: no cache).
     pub page_cache_bytes: usize,
     /// How long the installation-wide gauges are reused before they are read again.
@@ -82,6 +84,7 @@ impl Default for AppConfig {
             max_concurrent_imports: 2,
             max_concurrent_exports: 4,
             export_batch: 1000,
+            export_readers: 2,
             page_cache_bytes: 256 << 20,
             metrics_refresh: Duration::from_secs(15),
             record_ttl: Duration::from_secs(1),

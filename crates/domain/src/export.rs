@@ -260,6 +260,69 @@ enum Scalar<'a> {
 /// Writes one CSV line for a stored user: its values in wire order, each as `Export-Csv` writes
 /// the property (a missing or null one as nothing).
 fn write_csv_row(body: &str, out: &mut Vec<u8>) -> Result<(), ExportError> {
+    let mark = out.len();
+    if write_csv_row_plain(body.as_bytes(), out).is_some() {
+        return Ok(());
+    }
+    out.truncate(mark);
+    write_csv_row_parsed(body, out)
+}
+
+/// The fast path for what the writer renders: the 21 keys in wire order, compact, no escape in
+/// any string (so no `"` inside one either). `None` for anything else, which the parsing path
+/// then writes (having the same output where both apply).
+fn write_csv_row_plain(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut at = 0;
+    let expect = |byte: u8, at: &mut usize| -> Option<()> { (body.get(*at) == Some(&byte)).then(|| *at += 1) };
+    expect(b'{', &mut at)?;
+    for (i, name) in FIELD_NAMES.iter().enumerate() {
+        if i > 0 {
+            expect(b',', &mut at)?;
+            out.push(b',');
+        }
+        expect(b'"', &mut at)?;
+        let key_end = at + name.len();
+        (body.get(at..key_end)? == name.as_bytes()).then_some(())?;
+        at = key_end;
+        expect(b'"', &mut at)?;
+        expect(b':', &mut at)?;
+        match *body.get(at)? {
+            b'"' => {
+                let start = at + 1;
+                let len = body[start..].iter().position(|b| *b == b'"' || *b == b'\\')?;
+                (body[start + len] == b'"').then_some(())?;
+                out.push(b'"');
+                out.extend_from_slice(&body[start..start + len]);
+                out.push(b'"');
+                at = start + len + 1;
+            }
+            b'n' if body[at..].starts_with(b"null") => at += 4,
+            b't' if body[at..].starts_with(b"true") => {
+                out.extend_from_slice(b"\"True\"");
+                at += 4;
+            }
+            b'f' if body[at..].starts_with(b"false") => {
+                out.extend_from_slice(b"\"False\"");
+                at += 5;
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = body[at..].iter().position(|b| !(b.is_ascii_digit() || *b == b'-'))?;
+                out.push(b'"');
+                out.extend_from_slice(&body[at..at + len]);
+                out.push(b'"');
+                at += len;
+            }
+            _ => return None,
+        }
+    }
+    expect(b'}', &mut at)?;
+    (at == body.len()).then_some(())?;
+    out.extend_from_slice(b"\r\n");
+    Some(())
+}
+
+/// The general path: any JSON object of scalars, keys in any order, escapes unescaped.
+fn write_csv_row_parsed(body: &str, out: &mut Vec<u8>) -> Result<(), ExportError> {
     let mut values: [Scalar<'_>; FIELD_NAMES.len()] = std::array::from_fn(|_| Scalar::Null);
     let mut deserializer = serde_json::Deserializer::from_str(body);
     deserializer
@@ -582,6 +645,22 @@ mod tests {
     }
 
     proptest! {
+        /// The fast path writes what the parsing path writes, and applies to unescaped bodies.
+        #[test]
+        fn both_csv_paths_agree(user in arbitrary_user()) {
+            let body = user.render_json();
+            let mut parsed = Vec::new();
+            write_csv_row_parsed(&body, &mut parsed).unwrap();
+            let mut plain = Vec::new();
+            match write_csv_row_plain(body.as_bytes(), &mut plain) {
+                Some(()) => prop_assert_eq!(&plain, &parsed),
+                None => prop_assert!(body.contains('\\'), "{}", body),
+            }
+            let mut chosen = Vec::new();
+            write_csv_row(&body, &mut chosen).unwrap();
+            prop_assert_eq!(chosen, parsed);
+        }
+
         /// The importer reads an export back as the same users, except that CSV cannot tell an
         /// empty string from null (Import-Csv cannot either): an empty nullable field comes back
         /// null. After that one step the bytes are stable.

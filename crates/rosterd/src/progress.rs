@@ -75,17 +75,20 @@ impl Progress {
         }
     }
 
-    /// Ends the bar (or writes the last line) with `message` after the figures.
+    /// Ends the bar (or writes the last line): the figures, then `message`, then the time taken.
     pub fn finish(&mut self, message: &str) {
         let line = format!(
-            "{}{}{} in {:.1} s",
+            "{} {message} ({:.1} s)",
             self.amount(self.position),
-            if message.is_empty() { "" } else { ", " },
-            message,
             self.started.elapsed().as_secs_f64()
         );
         match &self.view {
-            View::Bar(bar) => bar.finish_with_message(line),
+            View::Bar(bar) => {
+                if let Ok(style) = ProgressStyle::with_template("{prefix}: {msg}") {
+                    bar.set_style(style);
+                }
+                bar.finish_with_message(line);
+            }
             View::Lines { .. } => eprintln!("{}: {line}", self.label),
         }
     }
@@ -138,20 +141,14 @@ fn bar_for(label: &'static str, total: Option<u64>, unit: Unit) -> ProgressBar {
     let (bar, template) = match (total, unit) {
         (Some(total), Unit::Users) => (
             ProgressBar::new(total),
-            "{prefix}: [{bar:40.cyan/blue}] {human_pos}/{human_len} users ({percent}%) {per_sec} eta {eta} {msg}",
+            "{prefix}: [{bar:40.cyan/blue}] {human_pos}/{human_len} users ({percent}%) eta {eta}",
         ),
         (Some(total), Unit::Bytes) => (
             ProgressBar::new(total),
-            "{prefix}: [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({percent}%) {bytes_per_sec} eta {eta} {msg}",
+            "{prefix}: [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({percent}%) {bytes_per_sec} eta {eta}",
         ),
-        (None, Unit::Users) => (
-            ProgressBar::no_length(),
-            "{prefix}: {spinner} {human_pos} users {per_sec} {msg}",
-        ),
-        (None, Unit::Bytes) => (
-            ProgressBar::no_length(),
-            "{prefix}: {spinner} {bytes} {bytes_per_sec} {msg}",
-        ),
+        (None, Unit::Users) => (ProgressBar::no_length(), "{prefix}: {spinner} {human_pos} users"),
+        (None, Unit::Bytes) => (ProgressBar::no_length(), "{prefix}: {spinner} {bytes} {bytes_per_sec}"),
     };
     // The templates are constants; a bad one would show as the default style, not fail.
     if let Ok(style) = ProgressStyle::with_template(template) {

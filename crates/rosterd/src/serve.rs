@@ -105,6 +105,7 @@ pub fn app_state(
         max_concurrent_imports: serve.max_concurrent_imports,
         max_concurrent_exports: serve.max_concurrent_exports,
         export_batch: AppConfig::default().export_batch,
+        export_readers: AppConfig::default().export_readers,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
         // Never more than the one second the README promises.
