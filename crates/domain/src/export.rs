@@ -113,13 +113,13 @@ impl ExportFormat {
             let mut chosen: Option<(u16, u8, i64)> = None;
             for (position, (range, quality)) in ranges.iter().enumerate() {
                 let specificity = format.specificity(range);
-                let more_specific = chosen.map_or(true, |(_, s, _)| specificity > s);
+                let more_specific = chosen.is_none_or(|(_, s, _)| specificity > s);
                 if specificity > 0 && more_specific {
                     chosen = Some((*quality, specificity, -(position as i64)));
                 }
             }
             if let Some(rank) = chosen.filter(|(quality, _, _)| *quality > 0) {
-                if best.map_or(true, |(_, current)| rank > current) {
+                if best.is_none_or(|(_, current)| rank > current) {
                     best = Some((format, rank));
                 }
             }
