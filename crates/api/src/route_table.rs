@@ -13,7 +13,7 @@ use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    clients, directory, discovery, end_users, graph_notifications, health, sync, tasks, token, user_changes,
+    clients, directory, discovery, end_users, export, graph_notifications, health, sync, tasks, token, user_changes,
 };
 use crate::state::AppState;
 
@@ -180,6 +180,17 @@ pub fn route_table() -> Vec<Route> {
                 UnsupportedServiceType,
                 NoSecureConnection,
                 GenerationExpired,
+            ],
+        ]),
+        api(routes!(export::export_users)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                RepeatedParameter,
+                NotAcceptable,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                ExportBusy,
             ],
         ]),
         api(routes!(end_users::replace_users)).streamed().errors(&[

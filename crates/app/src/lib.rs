@@ -1,5 +1,5 @@
 //! rosterd's application layer: every operation the HTTP API, the command line and the web
-//! console offer — list a page of users, import users, read, list, create and change services,
+//! console offer — list a page of users, import and export users, read, list, create and change services,
 //! manage API clients and console accounts, sign people in to the console, start a sync and read its task, check a secure connection, issue tokens,
 //! readiness — in one place, each taking the acting [`Principal`].
 //!
@@ -12,6 +12,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod error;
+mod export;
 mod external_issuer;
 mod generations;
 mod health;
@@ -37,6 +38,7 @@ pub use accounts::{
 };
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
+pub use export::{ExportChunk, UsersExport, EXPORT_BUSY_RETRY_AFTER_SECS};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
 pub use generations::{Changes, CHANGES_BATCH};
 pub use health::{Fleet, Readiness};
@@ -58,6 +60,12 @@ pub struct AppConfig {
     pub upload_stall_timeout: Duration,
     /// Imports this process runs at once; more get `import_busy`.
     pub max_concurrent_imports: usize,
+    /// Exports this process streams at once; more get `export_busy`.
+    pub max_concurrent_exports: usize,
+    /// Users an export reads from the store at a time.
+    pub export_batch: i64,
+    /// Batches an export reads at once (memory: about this many batches and two more).
+    pub export_readers: usize,
     /// Memory for rendered pages, in bytes (0: no cache).
     pub page_cache_bytes: usize,
     /// How long the installation-wide gauges are reused before they are read again.
@@ -78,6 +86,9 @@ impl Default for AppConfig {
             max_import_bytes: 1 << 30,
             upload_stall_timeout: Duration::from_secs(60),
             max_concurrent_imports: 2,
+            max_concurrent_exports: 4,
+            export_batch: 1000,
+            export_readers: 2,
             page_cache_bytes: 256 << 20,
             metrics_refresh: Duration::from_secs(15),
             record_ttl: Duration::from_secs(1),
@@ -99,6 +110,8 @@ pub struct App {
     pages: page_cache::PageCache,
     /// One permit per import that may run at once.
     imports: Arc<Semaphore>,
+    /// One permit per export that may stream at once.
+    exports: Arc<Semaphore>,
     counters: Counters,
     fleet: health::FleetCache,
     /// Client records and service rows the read path reuses for a moment.
@@ -123,6 +136,7 @@ impl App {
             console,
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
+            exports: Arc::new(Semaphore::new(config.max_concurrent_exports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
             counters,
             recent,

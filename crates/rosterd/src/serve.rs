@@ -103,6 +103,9 @@ pub fn app_state(
         max_import_bytes: serve.max_import_bytes,
         upload_stall_timeout: Duration::from_secs(serve.limits.stall_timeout_secs.max(1)),
         max_concurrent_imports: serve.max_concurrent_imports,
+        max_concurrent_exports: serve.max_concurrent_exports,
+        export_batch: AppConfig::default().export_batch,
+        export_readers: AppConfig::default().export_readers,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
         // Never more than the one second the README promises.

@@ -4,6 +4,7 @@ pub mod clients;
 pub mod directory;
 pub mod discovery;
 pub mod end_users;
+pub mod export;
 pub mod graph_notifications;
 pub mod health;
 pub mod sync;
