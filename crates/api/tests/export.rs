@@ -236,8 +236,8 @@ both_backends!(
 );
 
 /// The export reads the generation it named at the start, in batches of two here, while new
-/// generations are committed. The body is then either exactly that generation (while it is
-/// still stored) or an error — never a shorter body that ends like a complete one.
+/// generations are committed. The body is exactly that generation while it is retained, and an
+/// error once it is reclaimed mid-stream — never a shorter body that ends like a complete one.
 async fn a_generation_that_goes_mid_stream_cuts_the_body_off(app: TestApp) {
     let customer = app.service("moving", 1, true, None).await;
     app.load(customer, &common::users(40, "first")).await;
@@ -269,31 +269,56 @@ async fn a_generation_that_goes_mid_stream_cuts_the_body_off(app: TestApp) {
             .await;
         assert_eq!(put.status, 200);
     }
-    let rest = body.collect().await;
-    let still_stored = app
+    // The superseded generation is retained: the export finishes from it, whole.
+    let rest = body.collect().await.unwrap();
+    let mut all = head.to_vec();
+    all.extend_from_slice(&rest.to_bytes());
+    assert_eq!(String::from_utf8(all).unwrap(), whole);
+
+    // Once the generation is reclaimed mid-stream, the body is cut off with an error.
+    let second = app.stored(customer).await.generation;
+    let whole_second = text(&export(&app, customer, "?format=json", None).await);
+    let request = Request::get(format!("/api/v3/customer/{customer}/user/export?format=json"))
+        .header("authorization", format!("Bearer {}", app.admin))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.headers()["rosterd-generation"], second.to_string().as_str());
+    let mut body = response.into_body();
+    let head = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let put = app
+        .put_users(
+            customer,
+            "application/json",
+            serde_json::to_string(&common::users(40, "fourth")).unwrap(),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    app.store()
+        .reclaim_generations(&common::SYSTEM, chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(!app
         .store()
         .stored_generations(&common::SYSTEM.grant(customer).read())
         .await
         .unwrap()
-        .contains(&first);
-    match rest {
+        .contains(&second));
+    match body.collect().await {
         Ok(rest) => {
-            assert!(still_stored, "a body was completed from a generation that is gone");
             let mut all = head.to_vec();
             all.extend_from_slice(&rest.to_bytes());
-            assert_eq!(String::from_utf8(all).unwrap(), whole);
-        }
-        Err(error) => {
-            assert!(
-                !still_stored,
-                "the export failed while its generation was stored: {error}"
+            panic!(
+                "a body was completed from a generation that is gone ({} of {} bytes)",
+                all.len(),
+                whole_second.len()
             );
-            assert!(error.to_string().contains("no longer stored whole"), "{error}");
         }
+        Err(error) => assert!(error.to_string().contains("no longer stored whole"), "{error}"),
     }
     // Exports of the new generation are whole again.
     let after = export(&app, customer, "?format=ndjson", None).await;
-    assert!(text(&after).contains("third user 39"));
+    assert!(text(&after).contains("fourth user 39"));
 }
 
 /// Exports beyond the limit are refused cheaply until one ends.
