@@ -53,7 +53,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | SyncInProgress => StatusCode::CONFLICT,
         BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ImportBusy => StatusCode::TOO_MANY_REQUESTS,
+        NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+        ImportBusy | ExportBusy => StatusCode::TOO_MANY_REQUESTS,
+        GenerationExpired => StatusCode::GONE,
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         Unavailable | RequestTimeout | TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -13,7 +13,8 @@ use utoipa::openapi::RefOr;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    clients, directory, discovery, end_users, graph_notifications, health, numbers, sync, tasks, token,
+    clients, directory, discovery, end_users, export, graph_notifications, health, numbers, sync, tasks, token,
+    user_changes,
 };
 use crate::state::AppState;
 
@@ -165,11 +166,33 @@ pub fn route_table() -> Vec<Route> {
             &[
                 InvalidPageNumber,
                 InvalidPageSize,
-                RepeatedParameter,
                 InvalidParameter,
+                RepeatedParameter,
                 UnsupportedServiceType,
                 NoSecureConnection,
                 Conflict,
+                GenerationExpired,
+            ],
+        ]),
+        api(routes!(user_changes::user_changes)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                RepeatedParameter,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                GenerationExpired,
+            ],
+        ]),
+        api(routes!(export::export_users)).errors(&[
+            CUSTOMER,
+            &[
+                InvalidParameter,
+                RepeatedParameter,
+                NotAcceptable,
+                UnsupportedServiceType,
+                NoSecureConnection,
+                ExportBusy,
             ],
         ]),
         // A literal segment (`sync`, and `export`, `changes`) wins over `{key}` in the router.

@@ -248,6 +248,13 @@ async fn row(world: &World, method: &Method, path: &str, caller: &Caller, target
             let number = roster(which)[2].line_uri.clone().unwrap();
             (call(format!("/rosterd/numbers/{number}")), read())
         }
+        ("GET", "/v3/customer/{customerGuid}/user/changes") => {
+            (call(format!("/v3/customer/{customer}/user/changes?Since=0")), read())
+        }
+        // Same rule as the list: whoever may read the customer may export its users.
+        ("GET", "/v3/customer/{customerGuid}/user/export") => {
+            (call(format!("/v3/customer/{customer}/user/export")), read())
+        }
         ("PATCH", "/v3/customer/{customerGuid}") => (
             Call {
                 body: Some(("application/json", json!({"customerFullName": "Renamed"}).to_string())),

@@ -1,5 +1,5 @@
 //! rosterd's application layer: every operation the HTTP API, the command line and the web
-//! console offer — list a page of users, import users, read, list, create and change services,
+//! console offer — list a page of users, import and export users, read, list, create and change services,
 //! manage API clients and console accounts, sign people in to the console, start a sync and read its task, check a secure connection, issue tokens,
 //! readiness — in one place, each taking the acting [`Principal`].
 //!
@@ -13,8 +13,10 @@ mod audit;
 mod clients;
 mod directory;
 mod error;
+mod export;
 mod external_issuer;
 mod find;
+mod generations;
 mod health;
 mod identity;
 mod import;
@@ -38,8 +40,10 @@ pub use accounts::{
 };
 pub use clients::{ClientView, Created, CreatedClient, NewClient, CLIENT_NAME_MAX};
 pub use error::{AppError, AppResult};
+pub use export::{ExportChunk, UsersExport, EXPORT_BUSY_RETRY_AFTER_SECS};
 pub use external_issuer::{ExternalIssuerConfig, ExternalVerifier, DEFAULT_REFETCH_INTERVAL};
 pub use find::{FoundPage, NumberOwner, MAX_NUMBER_CHARS};
+pub use generations::{Changes, CHANGES_BATCH};
 pub use health::{Fleet, Readiness};
 pub use import::{Import, ImportSummary, BUSY_RETRY_AFTER_SECS};
 pub use keyring::{KeyRing, KeyRingError, TokenSettings, TokenSource, VerifiedBearer};
@@ -59,6 +63,12 @@ pub struct AppConfig {
     pub upload_stall_timeout: Duration,
     /// Imports this process runs at once; more get `import_busy`.
     pub max_concurrent_imports: usize,
+    /// Exports this process streams at once; more get `export_busy`.
+    pub max_concurrent_exports: usize,
+    /// Users an export reads from the store at a time.
+    pub export_batch: i64,
+    /// Batches an export reads at once (memory: about this many batches and two more).
+    pub export_readers: usize,
     /// Memory for rendered pages, in bytes (0: no cache).
     pub page_cache_bytes: usize,
     /// How long the installation-wide gauges are reused before they are read again.
@@ -74,6 +84,8 @@ pub struct AppConfig {
     pub search_index_users: usize,
     /// Memory for the results of searches and filters, in bytes (16 per matching user).
     pub search_result_bytes: u64,
+    /// How long a superseded generation stays readable (`Generation=N`, `Since=N`).
+    pub generation_retention: Duration,
 }
 
 impl Default for AppConfig {
@@ -82,12 +94,16 @@ impl Default for AppConfig {
             max_import_bytes: 1 << 30,
             upload_stall_timeout: Duration::from_secs(60),
             max_concurrent_imports: 2,
+            max_concurrent_exports: 4,
+            export_batch: 1000,
+            export_readers: 2,
             page_cache_bytes: 256 << 20,
             metrics_refresh: Duration::from_secs(15),
             record_ttl: Duration::from_secs(1),
             record_cache_entries: 100_000,
             search_index_users: 2_000_000,
             search_result_bytes: 64 << 20,
+            generation_retention: Duration::from_secs(900),
         }
     }
 }
@@ -104,6 +120,8 @@ pub struct App {
     pages: page_cache::PageCache,
     /// One permit per import that may run at once.
     imports: Arc<Semaphore>,
+    /// One permit per export that may stream at once.
+    exports: Arc<Semaphore>,
     counters: Counters,
     fleet: health::FleetCache,
     /// Client records and service rows the read path reuses for a moment.
@@ -130,6 +148,7 @@ impl App {
             console,
             pages: page_cache::PageCache::new(config.page_cache_bytes),
             imports: Arc::new(Semaphore::new(config.max_concurrent_imports)),
+            exports: Arc::new(Semaphore::new(config.max_concurrent_exports)),
             fleet: health::FleetCache::new(config.metrics_refresh),
             directory: directory::Directories::new(config.search_index_users, config.search_result_bytes),
             counters,
@@ -141,7 +160,8 @@ impl App {
         }
     }
 
-    /// Reads time from `clock` for the reuse of recently read records (tests move it by hand).
+    /// Reads time from `clock` for the reuse of recently read records and for generation
+    /// retention (tests move it by hand).
     pub fn set_record_clock(&self, clock: Arc<dyn sync::Clock>) {
         self.recent.set_clock(clock);
     }

@@ -97,7 +97,7 @@ impl RecentRecords {
         *self.clock.write().unwrap_or_else(PoisonError::into_inner) = clock;
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.read().unwrap_or_else(PoisonError::into_inner).now()
     }
 

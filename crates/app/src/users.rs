@@ -18,6 +18,8 @@ pub struct UsersPage<'a> {
     grant: Authorized<CustomerId, Read>,
     page: PageRequest,
     key: PageKey,
+    /// The generation the client asked for (`Generation=N`), instead of the served one.
+    pinned: Option<i64>,
 }
 
 impl App {
@@ -29,6 +31,19 @@ impl App {
         id: CustomerId,
         page: PageRequest,
     ) -> AppResult<UsersPage<'_>> {
+        self.users_page_at(principal, id, page, None).await
+    }
+
+    /// A page of generation `pinned` (a client paging through one generation while newer ones
+    /// are committed), or of the served one (`None`). A generation that is no longer retained
+    /// is 410 `generation_expired`.
+    pub async fn users_page_at(
+        &self,
+        principal: &Principal,
+        id: CustomerId,
+        page: PageRequest,
+        pinned: Option<i64>,
+    ) -> AppResult<UsersPage<'_>> {
         // The service row as read within the last moment: it names the generation to serve
         // (and the page cache holds pages by generation, so a cached page is never a mix).
         let found = self
@@ -38,9 +53,13 @@ impl App {
             .ok_or_else(AppError::customer_not_found)?;
         let (grant, service) = principal.authorize::<Read>(found)?;
         service.may_list_users()?;
+        if let Some(generation) = pinned {
+            self.retained_generation(&grant, service.generation, generation, "Generation")
+                .await?;
+        }
         let key = PageKey {
             customer: service.id,
-            generation: service.generation,
+            generation: pinned.unwrap_or(service.generation),
             number: page.number(),
             size: page.size(),
         };
@@ -49,6 +68,7 @@ impl App {
             grant,
             page,
             key,
+            pinned,
         })
     }
 }
@@ -62,7 +82,13 @@ impl UsersPage<'_> {
     /// The rendered page and the generation it was read from (a newer one than the key's, when
     /// an import or sync committed in between).
     pub async fn body(self) -> AppResult<(PageKey, Bytes)> {
-        let UsersPage { app, grant, page, key } = self;
+        let UsersPage {
+            app,
+            grant,
+            page,
+            key,
+            pinned,
+        } = self;
         if let Some(body) = app.pages.get(&key) {
             app.counters.cache(Cache::Page, true);
             return Ok((key, body));
@@ -70,9 +96,13 @@ impl UsersPage<'_> {
         app.counters.cache(Cache::Page, false);
         let slice = app
             .store
-            .read_page(&grant, page.first_ordinal(), page.size())
+            .read_page(&grant, pinned, page.first_ordinal(), page.size())
             .await?
-            .ok_or_else(AppError::customer_not_found)?;
+            .ok_or_else(|| match pinned {
+                // Reclaimed since it was checked.
+                Some(generation) => crate::generations::expired("Generation", generation),
+                None => AppError::customer_not_found(),
+            })?;
         let key = PageKey {
             generation: slice.generation,
             ..key

@@ -90,7 +90,13 @@ error_codes! {
     BodyStalled => "body_stalled",
     BodyTooLarge => "body_too_large",
     UnsupportedMediaType => "unsupported_media_type",
+    /// The `Accept` header names no format the route can answer in.
+    NotAcceptable => "not_acceptable",
     ImportBusy => "import_busy",
+    /// A `Generation` or `Since` that is no longer (or never was) retained: start again.
+    GenerationExpired => "generation_expired",
+    /// The process runs its limit of exports at once.
+    ExportBusy => "export_busy",
     // ---- the server -----------------------------------------------------------------------
     /// Never carries internal text; the request id is logged with it.
     InternalError => "internal_error",

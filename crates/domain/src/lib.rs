@@ -3,6 +3,7 @@
 pub mod access;
 pub mod end_user;
 pub mod error_code;
+pub mod export;
 pub mod graph_mapping;
 pub mod ids;
 pub mod import;
@@ -16,6 +17,7 @@ pub mod service;
 pub use access::{Authorized, Principal, Role, Scope, SystemScope, Unchecked, Visibility};
 pub use end_user::EndUser;
 pub use error_code::ErrorCode;
+pub use export::{ExportEncoder, ExportFormat};
 pub use ids::{AccountId, ClientId, CustomerId, IdError};
 pub use license::{LicenseChangeRefused, LicenseType};
 pub use paging::{PageRequest, PagingError};

@@ -84,6 +84,16 @@ pub struct ServeArgs {
         default_value_t = 2_000_000
     )]
     pub search_index_users: usize,
+    /// Seconds a superseded generation of a customer's users stays readable for clients that
+    /// page through it (`Generation=N`) or ask what changed since it (`Since=N`); then it is
+    /// reclaimed and such requests get 410 generation_expired.
+    #[arg(
+        long = "generation-retention",
+        env = "ROSTERD_GENERATION_RETENTION_SECS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(0..=7 * 24 * 3600)
+    )]
+    pub generation_retention_secs: u64,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long = "token-lifetime", env = "ROSTERD_TOKEN_LIFETIME_SECS", default_value_t = 3599)]
     pub token_lifetime_secs: u64,
@@ -94,6 +104,14 @@ pub struct ServeArgs {
         default_value_t = 2
     )]
     pub max_concurrent_imports: usize,
+    /// User exports (GET .../user/export) this process streams at once; more get 429
+    /// export_busy.
+    #[arg(
+        long = "max-concurrent-exports",
+        env = "ROSTERD_MAX_CONCURRENT_EXPORTS",
+        default_value_t = 4
+    )]
+    pub max_concurrent_exports: usize,
     /// Also serve /metrics, without a token, on this address (for a scraper on a private
     /// network); on the main address /metrics needs a provider-scoped client's token.
     #[arg(long = "metrics-listen", env = "ROSTERD_METRICS_LISTEN")]
@@ -279,6 +297,22 @@ pub enum Command {
         allow_empty: bool,
         /// The file to load ('-' for standard input).
         file: PathBuf,
+    },
+    /// Write a customer's users to a file or standard output: CSV as Export-Csv writes it (which
+    /// `rosterd import` and PUT .../user read back), NDJSON or a JSON array; progress on stderr.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The customer's UmpCustomerGuid.
+        #[arg(long)]
+        customer: String,
+        /// csv, ndjson or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write ('-' or absent: standard output). Written under a temporary name
+        /// (mode 0600) and renamed once complete, so a failed export leaves no file behind.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
     },
     /// Copy a whole installation (services, users, clients, keys, tasks) into another database.
     Copy {

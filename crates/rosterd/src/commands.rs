@@ -1,7 +1,7 @@
-//! The one-shot subcommands: client and console account administration and import, through the application layer
-//! under a named system scope.
+//! The one-shot subcommands: client and console account administration, import and export,
+//! through the application layer under a named system scope.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,10 +9,12 @@ use anyhow::{bail, Context};
 use app::{App, AppConfig, NewAccount, NewClient};
 use domain::access::SystemScope;
 use domain::import::ImportFormat;
-use domain::{ClientId, CustomerId, PageRequest, Role, Scope, UserQuery};
+use domain::{ClientId, CustomerId, ExportFormat, PageRequest, Role, Scope, UserQuery};
+use futures::StreamExt;
 use rosterd::Installation;
 
 use crate::cli::{AccountAction, ClientAction};
+use crate::progress::{Progress, ReadProgress, Unit};
 
 /// Whoever runs the command line has the database and the key file: it acts as rosterd itself,
 /// under the same rules as an API caller with the widest scope (a client's customers must
@@ -22,6 +24,10 @@ const ACCOUNT_CLI: SystemScope = SystemScope::new("rosterd account (command line
 const IMPORT_CLI: SystemScope = SystemScope::new("rosterd import (command line)");
 const USERS_CLI: SystemScope = SystemScope::new("rosterd users (command line)");
 const NUMBER_CLI: SystemScope = SystemScope::new("rosterd number (command line)");
+const EXPORT_CLI: SystemScope = SystemScope::new("rosterd export (command line)");
+
+/// Files at least this large show their import's progress (smaller ones are read at once).
+const IMPORT_PROGRESS_FROM_BYTES: u64 = 1 << 20;
 
 /// The application for a command (its token keys are the installation's; it issues none).
 pub async fn cli_app(installation: &Installation, engine: Option<sync::Engine>) -> anyhow::Result<Arc<App>> {
@@ -152,12 +158,18 @@ pub async fn import(
         .begin_import(&IMPORT_CLI.principal(), customer)
         .await
         .with_context(|| format!("customer {customer}"))?;
-    let reader: Box<dyn Read + Send> = if file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
+    let (reader, size): (Box<dyn Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
-        Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
+        let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        let size = opened.metadata().ok().map(|m| m.len());
+        (Box::new(opened), size)
     };
     eprintln!("reading users for customer {customer} ...");
+    let reader: Box<dyn Read + Send> = match size {
+        Some(size) if size < IMPORT_PROGRESS_FROM_BYTES => reader,
+        _ => Box::new(ReadProgress::new(reader, Progress::new("import", size, Unit::Bytes))),
+    };
     let summary = import
         .from_reader(format, reader, allow_empty)
         .await
@@ -285,5 +297,71 @@ pub async fn number(app: &App, number: &str, json: bool) -> anyhow::Result<()> {
     println!("sip       {}", text("SipAddress"));
     println!("voice     {}", user["EnterpriseVoiceEnabled"]);
     println!("policy    {}", text("OnlineVoiceRoutingPolicy"));
+    Ok(())
+}
+
+/// Writes a customer's users to `output` (standard output when absent or `-`), with progress on
+/// standard error. A file is written under a temporary name next to it (mode 0600: it holds
+/// personal data) and renamed once complete; a failed export removes it.
+pub async fn export(app: &App, customer: &str, format: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    let customer: CustomerId = customer.parse().map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let format = ExportFormat::parse(format)
+        .ok_or_else(|| anyhow::anyhow!("--format must be csv, ndjson or json; got '{format}'"))?;
+    let output = output.filter(|path| path.as_os_str() != "-");
+    let mut file = match output {
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            Some(
+                tempfile::Builder::new()
+                    .prefix(".rosterd-export-")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("creating a file in {}", dir.display()))?,
+            )
+        }
+        None => None,
+    };
+    let export = app
+        .export_users(&EXPORT_CLI.principal(), customer, format)
+        .await
+        .with_context(|| format!("customer {customer}"))?;
+    eprintln!(
+        "exporting generation {} of customer {customer}: {} users as {format}",
+        export.generation, export.user_count
+    );
+    let mut progress = Progress::new("export", Some(export.user_count.max(0) as u64), Unit::Users);
+    let stdout = std::io::stdout();
+    let mut sink: Box<dyn Write> = match &mut file {
+        Some(file) => Box::new(std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut())),
+        None => Box::new(std::io::BufWriter::with_capacity(1 << 20, stdout.lock())),
+    };
+    let mut chunks = std::pin::pin!(export.into_chunks());
+    while let Some(chunk) = chunks.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                progress.abandon();
+                bail!(
+                    "{error}; the export is incomplete{}",
+                    if output.is_some() { " and was not written" } else { "" }
+                );
+            }
+        };
+        sink.write_all(&chunk.bytes).context("writing the export")?;
+        progress.set(chunk.users);
+    }
+    sink.flush().context("writing the export")?;
+    drop(sink);
+    if let (Some(file), Some(path)) = (file, output) {
+        file.as_file().sync_all().context("writing the export")?;
+        file.persist(path)
+            .with_context(|| format!("renaming the export to {}", path.display()))?;
+    }
+    progress.finish(&match output {
+        Some(path) => format!("written to {}", path.display()),
+        None => "written to standard output".to_string(),
+    });
     Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::{bail, ensure, Context};
 use domain::access::{Authorized, Read, SystemScope, Write};
 use domain::service::SecretChange;
 use domain::{CustomerId, NewService, Service, ServicePatch, ShortName};
-use store::{GenerationCommit, Store, StoreError};
+use store::{GenerationWriter, Store, StoreError};
 
 use rosterd::{open_store, redact};
 
@@ -166,36 +166,31 @@ async fn copy_service(source: &dyn Store, target: &dyn Store, service: &Service)
         return Ok(());
     }
 
-    // Rows keep their ordinals: the source generation is already dense and in identity order.
-    let ticket = target.begin_generation(&write(service.id)).await?;
+    // Bodies, sources and fingerprints are copied byte for byte through the generation writer,
+    // which writes them as the target's new generation (with its chunk index) in one commit.
+    let mut writer = GenerationWriter::new()?;
     let mut after = 0;
-    let mut copied = 0;
+    let mut copied = 0u64;
     loop {
         let rows = source
             .users_after(&read(service.id), service.generation, after, BATCH)
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.ordinal;
-        copied += rows.len() as i64;
-        target.append_users(&ticket, &rows).await?;
+        for row in &rows {
+            copied += 1;
+            writer.push_stored(copied, row)?;
+        }
     }
-    if copied != service.user_count {
-        let _ = target.discard_generation(&write(service.id), ticket.generation).await;
+    if copied as i64 != service.user_count {
         bail!(
             "read {copied} users but the source serves {}: the source changed during the copy; stop imports and syncs and run again",
             service.user_count
         );
     }
-    let commit = GenerationCommit {
-        user_count: copied,
-        sync: Some(service.sync.clone()),
-    };
-    target.commit_generation(&ticket, &commit).await?;
-    if ticket.base_generation > 0 {
-        target
-            .discard_generation(&write(service.id), ticket.base_generation)
-            .await?;
-    }
+    writer
+        .commit(target, &write(service.id), Some(service.sync.clone()), false)
+        .await?;
     Ok(())
 }
 
@@ -214,7 +209,7 @@ async fn verify(source: &dyn Store, target: &dyn Store, report: &CopyReport) -> 
             service.user_count
         );
         let page = target
-            .read_page(&read(service.id), 1, 1)
+            .read_page(&read(service.id), None, 1, 1)
             .await?
             .unwrap_or(store::PageSlice {
                 generation: 0,

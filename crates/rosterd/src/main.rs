@@ -5,6 +5,7 @@ mod commands;
 mod copy;
 mod demo;
 mod metrics_listener;
+mod progress;
 mod serve;
 mod sync_wiring;
 
@@ -159,6 +160,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let installation = serve::open(&store).await?;
             let app = commands::cli_app(&installation, None).await?;
             commands::number(&app, &number, json).await
+        }
+        Command::Export {
+            store,
+            customer,
+            format,
+            output,
+        } => {
+            let installation = serve::open(&store).await?;
+            let app = commands::cli_app(&installation, None).await?;
+            commands::export(&app, &customer, &format, output.as_deref()).await
         }
         Command::Copy { from, to, force } => copy::run(&from, &to, force).await,
         Command::Sync {

@@ -103,12 +103,16 @@ pub fn app_state(
         max_import_bytes: serve.max_import_bytes,
         upload_stall_timeout: Duration::from_secs(serve.limits.stall_timeout_secs.max(1)),
         max_concurrent_imports: serve.max_concurrent_imports,
+        max_concurrent_exports: serve.max_concurrent_exports,
+        export_batch: AppConfig::default().export_batch,
+        export_readers: AppConfig::default().export_readers,
         page_cache_bytes: serve.page_cache_mb.saturating_mul(1 << 20),
         metrics_refresh: Duration::from_secs(serve.metrics_refresh_secs),
         // Never more than the one second the README promises.
         record_ttl: Duration::from_millis(serve.record_ttl_ms.min(1000)),
         record_cache_entries: serve.record_cache_entries,
         search_index_users: serve.search_index_users,
+        generation_retention: Duration::from_secs(serve.generation_retention_secs),
         ..AppConfig::default()
     };
     let api = ApiConfig {
@@ -151,14 +155,35 @@ pub async fn run(
     public_url: &str,
     serve: &ServeArgs,
 ) -> anyhow::Result<()> {
+    let reclaim = tokio::spawn(reclaim_generations(
+        Arc::clone(&state.app),
+        serve.generation_retention_secs,
+    ));
     let console = console::ConsoleState::new(Arc::clone(&state.app), console_config(public_url, serve));
     let app = api::router(state).merge(console::router(console));
     http_server::serve(listener, app, front_door, shutdown.wait()).await;
+    reclaim.abort();
     if let Some(engine) = engine {
         engine.shutdown().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reclaims superseded generations once their retention is over: checked every tenth of the
+/// retention (between 1 second and 1 minute), so a generation outlives it by little.
+async fn reclaim_generations(app: Arc<app::App>, retention_secs: u64) {
+    let every = Duration::from_secs((retention_secs / 10).clamp(1, 60));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match app.reclaim_generations().await {
+            Ok(0) => {}
+            Ok(reclaimed) => tracing::debug!(reclaimed, "reclaimed superseded generations"),
+            Err(error) => tracing::warn!(code = %error.code(), "reclaiming superseded generations failed"),
+        }
+    }
 }
 
 /// SIGINT and SIGTERM handlers, installed before the server says it is ready: a signal that

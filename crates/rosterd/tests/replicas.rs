@@ -189,7 +189,7 @@ async fn postgres_two_replicas_share_one_database() {
             );
         }
         let page = store
-            .read_page(&testkit::connected::read(*customer), 1, 1)
+            .read_page(&testkit::connected::read(*customer), None, 1, 1)
             .await
             .unwrap()
             .unwrap();

@@ -34,7 +34,7 @@ fn database(dir: &Path) -> String {
 async fn served(dir: &Path, customer: CustomerId) -> Vec<String> {
     let store = store_sqlite::SqliteStore::connect(&database(dir)).await.unwrap();
     let slice = store
-        .read_page(&testkit::connected::read(customer), 1, 10_000)
+        .read_page(&testkit::connected::read(customer), None, 1, 10_000)
         .await
         .unwrap()
         .unwrap();

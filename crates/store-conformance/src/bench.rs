@@ -89,7 +89,7 @@ pub async fn write_users_bench(store: &dyn Store, users: u64) -> Result<BenchRep
         const READS: u32 = 200;
         let started = Instant::now();
         for _ in 0..READS {
-            let page = store.read_page(&r(service.id), first_ordinal, 100).await?;
+            let page = store.read_page(&r(service.id), None, first_ordinal, 100).await?;
             if page.map_or(0, |p| p.bodies.len()) == 0 {
                 return Err::<Duration, Box<dyn std::error::Error>>("empty page".into());
             }

@@ -56,7 +56,11 @@ pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
                 let finished = done.load(Ordering::SeqCst);
                 step += 1;
                 let first = 1 + (step * 37) % 300;
-                let slice = store.read_page(&r(service.id), first, PAGE).await.unwrap().unwrap();
+                let slice = store
+                    .read_page(&r(service.id), None, first, PAGE)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert!(slice.generation >= last_generation, "generations never go back");
                 last_generation = slice.generation;
                 let rounds: Vec<u64> = slice.bodies.iter().map(|b| round_of(b)).collect();
@@ -80,7 +84,7 @@ pub async fn concurrent_readers_never_see_mixed_generations(store: &dyn Store) {
     tokio::join!(writer, readers);
 
     assert!(reads.load(Ordering::SeqCst) >= READERS);
-    let last = store.read_page(&r(service.id), 1, 1_000).await.unwrap().unwrap();
+    let last = store.read_page(&r(service.id), None, 1, 1_000).await.unwrap().unwrap();
     assert_eq!(last.total_records, size(ROUNDS) as i64);
     assert!(last.bodies.iter().all(|b| round_of(b) == ROUNDS));
 }

@@ -27,7 +27,7 @@ fn users(range: std::ops::Range<u64>, tag: &str) -> Vec<EndUser> {
 
 async fn page(store: &dyn Store, id: CustomerId, first: i64, limit: i64) -> PageSlice {
     store
-        .read_page(&r(id), first, limit)
+        .read_page(&r(id), None, first, limit)
         .await
         .unwrap()
         .expect("service exists")
@@ -66,17 +66,35 @@ pub async fn generation_replace_and_diff(store: &dyn Store) {
     assert_eq!(slice.total_records, 29);
     assert_eq!(slice.bodies, rendered_in_order(&second));
 
-    // The replaced generation is gone; the new one is intact and in identity order.
-    assert!(store
-        .fingerprints(&r(service.id), outcome.generation)
+    // The replaced generation is retained as it was (and read pinned); the new one is intact
+    // and in identity order.
+    assert_eq!(
+        store
+            .fingerprints(&r(service.id), outcome.generation)
+            .await
+            .unwrap()
+            .len(),
+        30
+    );
+    let old = store
+        .read_page(&r(service.id), Some(outcome.generation), 1, 100)
         .await
         .unwrap()
-        .is_empty());
-    assert!(store
-        .users_after(&r(service.id), outcome.generation, 0, 100)
+        .unwrap();
+    assert_eq!((old.generation, old.total_records), (outcome.generation, 30));
+    assert_eq!(old.bodies, rendered_in_order(&first));
+    let info = store
+        .generation_info(&r(service.id), outcome.generation)
         .await
         .unwrap()
-        .is_empty());
+        .unwrap();
+    assert!(info.superseded_at.is_some());
+    let info = store
+        .generation_info(&r(service.id), again.generation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((info.user_count, info.superseded_at), (29, None));
     let prints = store.fingerprints(&r(service.id), again.generation).await.unwrap();
     let mut expected: Vec<(Uuid, i64)> = second
         .iter()
@@ -99,7 +117,10 @@ pub async fn generation_replace_and_diff(store: &dyn Store) {
 
 pub async fn read_page_windows(store: &dyn Store) {
     assert_eq!(
-        store.read_page(&r(CustomerId::new_random()), 1, 10).await.unwrap(),
+        store
+            .read_page(&r(CustomerId::new_random()), None, 1, 10)
+            .await
+            .unwrap(),
         None
     );
 
@@ -214,7 +235,14 @@ pub async fn skip_if_unchanged(store: &dyn Store) {
     assert!(forced.committed);
     assert!(forced.generation > first.generation);
     assert_eq!(counts(&forced), (10, 0, 0, 0, 10));
-    assert_eq!(store.get_service(&r(service.id)).await.unwrap().unwrap().sync, state);
+    assert_eq!(
+        store.get_service(&r(service.id)).await.unwrap().unwrap().sync,
+        domain::SyncState {
+            delta_link: None,
+            ..state
+        },
+        "users that did not come from a sync replace synced ones: the next sync is a full round"
+    );
 
     // A real difference commits despite skip_if_unchanged.
     let mut changed = list.clone();
@@ -222,6 +250,32 @@ pub async fn skip_if_unchanged(store: &dyn Store) {
     let moved = replace_users(store, service.id, &changed, None, true).await.unwrap();
     assert!(moved.committed);
     assert_eq!(counts(&moved), (10, 0, 1, 0, 9));
+}
+
+/// What a commit written directly (without the writer) records: a count, a sync state, and
+/// nothing closed (the tests that use it write onto an empty generation).
+fn commit_of(user_count: i64, sync: Option<domain::SyncState>) -> GenerationCommit {
+    GenerationCommit {
+        user_count,
+        sync,
+        closed: Vec::new(),
+        committed_at: chrono::Utc::now(),
+    }
+}
+
+/// Appends rows (identity order, ordinals from 1) and their chunk index to a ticket, as the
+/// writer does.
+async fn append_with_chunks(store: &dyn Store, ticket: &GenerationTicket, rows: &[UserRow]) {
+    store.append_users(ticket, rows).await.unwrap();
+    let chunks: Vec<store::ChunkStart> = rows
+        .iter()
+        .filter(|row| (row.ordinal - 1) % store::CHUNK_USERS == 0)
+        .map(|row| store::ChunkStart {
+            start_ordinal: row.ordinal,
+            first_identity: row.identity,
+        })
+        .collect();
+    store.append_chunks(ticket, &chunks).await.unwrap();
 }
 
 /// Rows for a ticket written directly, without the writer.
@@ -253,26 +307,11 @@ pub async fn commit_conflict(store: &dyn Store) {
 
     let rows_a = rows_for(&users(0..5, "A"));
     let rows_b = rows_for(&users(10..17, "B"));
-    store.append_users(&a, &rows_a).await.unwrap();
-    store.append_users(&b, &rows_b).await.unwrap();
-    store
-        .commit_generation(
-            &a,
-            &GenerationCommit {
-                user_count: 5,
-                sync: None,
-            },
-        )
-        .await
-        .unwrap();
+    append_with_chunks(store, &a, &rows_a).await;
+    append_with_chunks(store, &b, &rows_b).await;
+    store.commit_generation(&a, &commit_of(5, None)).await.unwrap();
     let lost = store
-        .commit_generation(
-            &b,
-            &GenerationCommit {
-                user_count: 7,
-                sync: Some(busy_sync_state(0)),
-            },
-        )
+        .commit_generation(&b, &commit_of(7, Some(busy_sync_state(0))))
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
 
@@ -300,7 +339,7 @@ pub async fn commit_conflict(store: &dyn Store) {
         base_generation: 0,
         generation: 1,
     };
-    let missing = store.commit_generation(&ghost, &GenerationCommit::default()).await;
+    let missing = store.commit_generation(&ghost, &commit_of(0, None)).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 }
 
@@ -314,12 +353,19 @@ pub async fn commit_applies_sync_state(store: &dyn Store) {
     assert_eq!(stored.sync, state);
     assert_eq!((stored.generation, stored.user_count), (outcome.generation, 3));
 
-    // A commit without sync state leaves the stored one alone.
+    // A commit without sync state (an import) leaves the stored one alone, but forgets the
+    // delta link: a delta round must not merge into users that did not come from Graph.
     replace_users(store, service.id, &users(0..4, "X"), None, false)
         .await
         .unwrap();
     let stored = store.get_service(&r(service.id)).await.unwrap().unwrap();
-    assert_eq!(stored.sync, state);
+    assert_eq!(
+        stored.sync,
+        domain::SyncState {
+            delta_link: None,
+            ..state
+        }
+    );
     assert_eq!(stored.user_count, 4);
 }
 
@@ -335,17 +381,8 @@ pub async fn begin_generation_numbers_grow(store: &dyn Store) {
     }
     let ticket = store.begin_generation(&w(service.id)).await.unwrap();
     let rows = rows_for(&users(0..2, "N"));
-    store.append_users(&ticket, &rows).await.unwrap();
-    store
-        .commit_generation(
-            &ticket,
-            &GenerationCommit {
-                user_count: 2,
-                sync: None,
-            },
-        )
-        .await
-        .unwrap();
+    append_with_chunks(store, &ticket, &rows).await;
+    store.commit_generation(&ticket, &commit_of(2, None)).await.unwrap();
     let next = store.begin_generation(&w(service.id)).await.unwrap();
     assert_eq!(next.base_generation, ticket.generation);
     assert!(next.generation > ticket.generation);
@@ -368,27 +405,19 @@ pub async fn discard_refuses_served(store: &dyn Store) {
 
     // An abandoned ticket's rows can be discarded.
     let abandoned = store.begin_generation(&w(service.id)).await.unwrap();
-    store
-        .append_users(&abandoned, &rows_for(&users(50..60, "Gone")))
-        .await
-        .unwrap();
+    append_with_chunks(store, &abandoned, &rows_for(&users(50..60, "Gone"))).await;
     assert_eq!(
-        store
-            .users_after(&r(service.id), abandoned.generation, 0, 100)
-            .await
-            .unwrap()
-            .len(),
-        10
+        store.stored_generations(&r(service.id)).await.unwrap(),
+        vec![served.generation, abandoned.generation]
     );
     store
         .discard_generation(&w(service.id), abandoned.generation)
         .await
         .unwrap();
-    assert!(store
-        .users_after(&r(service.id), abandoned.generation, 0, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        store.stored_generations(&r(service.id)).await.unwrap(),
+        vec![served.generation]
+    );
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 8);
 
     // Discarding a generation that has no rows is fine; an unknown service is not.
@@ -396,7 +425,8 @@ pub async fn discard_refuses_served(store: &dyn Store) {
     let missing = store.discard_generation(&w(CustomerId::new_random()), 1).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 
-    // After a replacement the old generation is discardable (the writer already did it).
+    // After a replacement the old generation is retained: discarding it leaves it to its
+    // retention, and it still reads as it was.
     let next = replace_users(store, service.id, &users(0..3, "New"), None, false)
         .await
         .unwrap();
@@ -404,11 +434,11 @@ pub async fn discard_refuses_served(store: &dyn Store) {
         .discard_generation(&w(service.id), served.generation)
         .await
         .unwrap();
-    assert!(store
-        .users_after(&r(service.id), served.generation, 0, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        all_rows(store, service.id, served.generation).await.len(),
+        8,
+        "a superseded generation reads as it was"
+    );
     let refused = store.discard_generation(&w(service.id), next.generation).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(page(store, service.id, 1, 100).await.total_records, 3);
@@ -467,9 +497,18 @@ pub async fn users_by_identity_finds_exactly_the_named_users(store: &dyn Store) 
         .users_by_identity(&r(service.id), outcome.generation, &wanted)
         .await
         .unwrap();
+    // A lookup by identity knows no ordinals: they read 0.
+    let unnumbered = |row: &UserRow| UserRow {
+        ordinal: 0,
+        ..row.clone()
+    };
     assert_eq!(
         found,
-        vec![expected[3].clone(), expected[9].clone(), expected[17].clone()]
+        vec![
+            unnumbered(&expected[3]),
+            unnumbered(&expected[9]),
+            unnumbered(&expected[17])
+        ]
     );
     assert!(store
         .users_by_identity(&r(service.id), outcome.generation, &[])
@@ -631,15 +670,9 @@ pub async fn user_sources_roundtrip(store: &dyn Store) {
     // Rows read with users_after and appended elsewhere keep their sources (rosterd copy).
     let other = store.create_service(&grant(new_service("sourcecopy"))).await.unwrap();
     let ticket = store.begin_generation(&w(other.id)).await.unwrap();
-    store.append_users(&ticket, &stored).await.unwrap();
+    append_with_chunks(store, &ticket, &stored).await;
     store
-        .commit_generation(
-            &ticket,
-            &GenerationCommit {
-                user_count: N as i64,
-                sync: None,
-            },
-        )
+        .commit_generation(&ticket, &commit_of(N as i64, None))
         .await
         .unwrap();
     assert_eq!(all_rows(store, other.id, ticket.generation).await, stored);
@@ -710,6 +743,17 @@ pub async fn abandoned_generations_are_reclaimed(store: &dyn Store) {
     let next = replace_users(store, service.id, &users(0..7, "Two"), None, false)
         .await
         .unwrap();
+    assert_eq!(
+        store.stored_generations(&r(service.id)).await.unwrap(),
+        vec![first.generation, next.generation],
+        "the dead writer's rows are gone; the superseded generation is retained"
+    );
+    assert_eq!(page(store, service.id, 1, 100).await.bodies.len(), 7);
+    let reclaimed = store
+        .reclaim_generations(&SYSTEM, chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(reclaimed >= 1);
     assert_eq!(
         store.stored_generations(&r(service.id)).await.unwrap(),
         vec![next.generation]

@@ -103,37 +103,32 @@ impl Driver for PgDriver {
         Ok(PgTx(self.pool.begin().await?))
     }
 
-    async fn insert_users(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<(), SqlError> {
-        // One statement with five arrays: a round trip and a parse per batch, not per row.
-        let ordinals: Vec<i64> = rows.iter().map(|r| r.ordinal).collect();
+    async fn insert_versions(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<bool, SqlError> {
+        // One statement with six arrays: a round trip and a parse per batch, not per row. It
+        // inserts only while no generation at or above this one is served; the share lock on
+        // the service row makes a commit of another generation wait until these rows are in, so
+        // that the commit's cleanup of losing writers sees them.
         let identities: Vec<Uuid> = rows.iter().map(|r| r.identity).collect();
         let fingerprints: Vec<i64> = rows.iter().map(|r| r.fingerprint).collect();
+        let digits: Vec<Option<String>> = rows.iter().map(|r| store_sql::line_digits(&r.body)).collect();
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
         let sources: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
-        sqlx::query(
-            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) \
-             SELECT $1, $2, o, i, f, b, s \
-             FROM UNNEST($3::bigint[], $4::uuid[], $5::bigint[], $6::text[], $7::text[]) AS t(o, i, f, b, s)",
+        let inserted = sqlx::query(
+            "INSERT INTO user_versions (customer_id, identity, born, died, fingerprint, line_digits, body, source) \
+             SELECT $1, i, $2, $3, f, d, b, s \
+             FROM UNNEST($4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[]) AS t(i, f, d, b, s) \
+             WHERE (SELECT generation FROM services WHERE id = $1 FOR SHARE) < $2",
         )
         .bind(customer.0)
         .bind(generation)
-        .bind(ordinals)
+        .bind(store_sql::CURRENT)
         .bind(identities)
         .bind(fingerprints)
+        .bind(digits)
         .bind(bodies)
         .bind(sources)
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    async fn delete_old_generation(&self, customer: CustomerId, generation: i64) -> Result<(), SqlError> {
-        // One statement: PostgreSQL's row versions let other writers go on meanwhile.
-        sqlx::query("DELETE FROM end_users WHERE customer_id = $1 AND generation = $2")
-            .bind(customer.0)
-            .bind(generation)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Ok(inserted.rows_affected() == rows.len() as u64)
     }
 }

@@ -62,12 +62,11 @@ pub trait Driver: Send + Sync + Sized + 'static {
     /// so that what it reads stays true until it commits.
     async fn begin(&self) -> Result<Self::Tx, SqlError>;
 
-    /// Bulk insert of one batch of a generation's users (rows in ordinal order), atomically.
-    async fn insert_users(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<(), SqlError>;
-
-    /// Deletes every row of a generation that can never be served again (older than the served
-    /// one), in whatever slices keep other writers moving.
-    async fn delete_old_generation(&self, customer: CustomerId, generation: i64) -> Result<(), SqlError>;
+    /// Bulk insert of one batch of versions born in a not-yet-committed generation (rows in
+    /// identity order), atomically, and only while no generation at or above it is served:
+    /// `false` (nothing inserted) otherwise. The check and the insert must be atomic with
+    /// respect to commits (see `commit_generation`, which deletes what losing writers stored).
+    async fn insert_versions(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<bool, SqlError>;
 }
 
 /// A write transaction; dropped without [`commit`](Transaction::commit), it rolls back.

@@ -27,7 +27,7 @@ pub use driver::{Access, Driver, Transaction};
 pub use error::{db_error, SqlError};
 pub use param::Param;
 pub use row::{Column, SqlRow};
-pub use users::READ_PAGE_SQL;
+pub use users::{line_digits, served_page_sql, CURRENT};
 
 /// What [`sqlx_statements!`] expands to refers to, so that a backend needs no extra dependency.
 #[doc(hidden)]
@@ -49,7 +49,9 @@ pub struct SqlStore<D> {
 impl<D: Driver> SqlStore<D> {
     /// Opens the database at `url` (applying pending migrations).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Ok(Self::new(D::connect(url).await?))
+        let store = Self::new(D::connect(url).await?);
+        store.backfill().await?;
+        Ok(store)
     }
 
     pub fn new(driver: D) -> Self {

@@ -142,6 +142,85 @@ mod tests {
         })
     }
 
+    /// A database written before storage v2 (migration 0006): its served generation carries
+    /// over, pages read the same, and the numbers of the carried users are found.
+    #[tokio::test]
+    async fn users_stored_before_versions_carry_over() {
+        use store::UserStore;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let mut before = sqlx::migrate!("./migrations");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        let customer = "3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f";
+        sqlx::query(
+            "INSERT INTO services (id, short_name, full_name, license_type, generation, next_generation, \
+             user_count, created_at) VALUES (?1, 'old', 'Old', 1, 7, 7, 200, 0)",
+        )
+        .bind(customer)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut bodies = Vec::new();
+        for generation in [6i64, 7] {
+            for ordinal in 1..=200i64 {
+                let identity = uuid::Uuid::from_u128(ordinal as u128 * 1_000 + 5).to_string();
+                let mut user = domain::EndUser::new(identity.parse().unwrap());
+                user.line_uri = Some(format!("tel:+1425555{ordinal:04}"));
+                user.department = Some(format!("generation {generation}"));
+                let body = user.render_json();
+                sqlx::query(
+                    "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .bind(customer)
+                .bind(generation)
+                .bind(ordinal)
+                .bind(&identity)
+                .bind(domain::EndUser::fingerprint_of(&body))
+                .bind(&body)
+                .execute(&pool)
+                .await
+                .unwrap();
+                if generation == 7 {
+                    bodies.push(body);
+                }
+            }
+        }
+        pool.close().await;
+
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let id: CustomerId = customer.parse().unwrap();
+        let read = SYSTEM.grant(id).read();
+        for (first, limit) in [(1i64, 10i64), (120, 20), (195, 10)] {
+            let page = store.read_page(&read, None, first, limit).await.unwrap().unwrap();
+            assert_eq!((page.generation, page.total_records), (7, 200));
+            let start = first as usize - 1;
+            assert_eq!(page.bodies, bodies[start..(start + limit as usize).min(200)].to_vec());
+        }
+        let owners = store
+            .users_with_line_digits(&SYSTEM.principal().visibility(None), "14255550150")
+            .await
+            .unwrap();
+        assert_eq!(owners.len(), 1, "the carried users' numbers are indexed");
+        assert_eq!(owners[0].1.body, bodies[149]);
+        let info = store.generation_info(&read, 7).await.unwrap().unwrap();
+        assert_eq!((info.user_count, info.superseded_at), (200, None));
+        assert_eq!(store.stored_generations(&read).await.unwrap(), vec![7]);
+    }
+
     #[tokio::test]
     async fn both_url_forms_create_the_file_and_reopen_it() {
         let dir = tempfile::tempdir().unwrap();

@@ -16,14 +16,10 @@ use uuid::Uuid;
 
 use crate::connect::SqliteDriver;
 
-/// Rows per INSERT: seven parameters each stays far below SQLite's limit of 32,766 bound
+/// Rows per INSERT: eight parameters each stays far below SQLite's limit of 32,766 bound
 /// parameters, while long statements amortise per-statement overhead.
 const ROWS_PER_INSERT: usize = 1_000;
-const _: () = assert!(ROWS_PER_INSERT * 7 <= 32_766, "too many bound parameters per INSERT");
-/// Rows removed per statement when discarding an old generation, so that a large delete does
-/// not hold the write lock for seconds at a time.
-const DELETE_BATCH: i64 = 20_000;
-
+const _: () = assert!(ROWS_PER_INSERT * 8 <= 32_766, "too many bound parameters per INSERT");
 fn guid(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
@@ -72,13 +68,13 @@ impl Row<'_> {
     }
 }
 
-/// `INSERT ... VALUES (?,?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
+/// `INSERT ... VALUES (?,?,?,?,?,?,?,?),...` for `rows` rows. Parameters are anonymous on purpose:
 /// SQLite looks names up linearly, and sqlx asks for every parameter's name, so thousands of
 /// numbered parameters would make binding quadratic.
 fn insert_sql(rows: usize) -> String {
-    const HEAD: &str =
-        "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) VALUES ";
-    const ROW: &str = "(?,?,?,?,?,?,?)";
+    const HEAD: &str = "INSERT INTO user_versions \
+        (customer_id, identity, born, died, fingerprint, line_digits, body, source) VALUES ";
+    const ROW: &str = "(?,?,?,?,?,?,?,?)";
     let mut sql = String::with_capacity(HEAD.len() + rows * (ROW.len() + 1));
     sql.push_str(HEAD);
     for i in 0..rows {
@@ -139,9 +135,18 @@ impl Driver for SqliteDriver {
         Ok(SqliteTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
-    async fn insert_users(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<(), SqlError> {
+    async fn insert_versions(&self, customer: CustomerId, generation: i64, rows: &[UserRow]) -> Result<bool, SqlError> {
         let customer = guid(customer.0);
+        // The write lock is held from the check to the commit: no generation can be committed
+        // in between, so rows never land under a generation that can no longer be committed.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let served: Option<i64> = sqlx::query_scalar("SELECT generation FROM services WHERE id = ?1")
+            .bind(customer.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if served.is_none_or(|served| served >= generation) {
+            return Ok(false);
+        }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let partial;
             let sql = if chunk.len() == ROWS_PER_INSERT {
@@ -154,42 +159,25 @@ impl Driver for SqliteDriver {
             for row in chunk {
                 query = query
                     .bind(customer.as_str())
-                    .bind(generation)
-                    .bind(row.ordinal)
                     .bind(guid(row.identity))
+                    .bind(generation)
+                    .bind(store_sql::CURRENT)
                     .bind(row.fingerprint)
+                    .bind(store_sql::line_digits(&row.body))
                     .bind(row.body.as_str())
                     .bind(row.source.as_deref());
             }
             query.execute(&mut *tx).await?;
         }
-        Ok(tx.commit().await?)
-    }
-
-    async fn delete_old_generation(&self, customer: CustomerId, generation: i64) -> Result<(), SqlError> {
-        // In slices, letting other writers in between.
-        let customer = guid(customer.0);
-        loop {
-            let done = sqlx::query(
-                "DELETE FROM end_users WHERE rowid IN (SELECT rowid FROM end_users \
-                 WHERE customer_id = ?1 AND generation = ?2 LIMIT ?3)",
-            )
-            .bind(&customer)
-            .bind(generation)
-            .bind(DELETE_BATCH)
-            .execute(&self.writer)
-            .await?;
-            if done.rows_affected() == 0 {
-                return Ok(());
-            }
-        }
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use sqlx::Row as _;
-    use store_sql::READ_PAGE_SQL;
+    use store_sql::served_page_sql;
 
     use super::*;
 
@@ -197,10 +185,10 @@ mod tests {
     fn insert_sql_numbers_every_row() {
         assert_eq!(
             insert_sql(2),
-            "INSERT INTO end_users (customer_id, generation, ordinal, identity, fingerprint, body, source) \
-             VALUES (?,?,?,?,?,?,?),(?,?,?,?,?,?,?)"
+            "INSERT INTO user_versions (customer_id, identity, born, died, fingerprint, line_digits, body, source) \
+             VALUES (?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?)"
         );
-        assert_eq!(full_insert_sql().matches('?').count(), ROWS_PER_INSERT * 7);
+        assert_eq!(full_insert_sql().matches('?').count(), ROWS_PER_INSERT * 8);
     }
 
     #[tokio::test]
@@ -269,7 +257,7 @@ mod tests {
     #[tokio::test]
     async fn page_reads_search_the_primary_key_and_never_sort() {
         let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {READ_PAGE_SQL}");
+        let sql = format!("EXPLAIN QUERY PLAN {}", served_page_sql());
         let rows = sqlx::query(&sql)
             .bind("00000000-0000-0000-0000-000000000001")
             .bind(1i64)
@@ -283,11 +271,14 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(
-            plan.contains("SEARCH u USING INDEX sqlite_autoindex_end_users_1"),
+            plan.contains("SEARCH v USING INDEX user_versions_key (customer_id=? AND identity>?)"),
             "{plan}"
         );
-        assert!(plan.contains("ordinal>? AND ordinal<?"), "{plan}");
-        assert!(!plan.contains("SCAN"), "{plan}");
+        assert!(
+            plan.contains("SEARCH user_chunks USING INDEX sqlite_autoindex_user_chunks_1 (customer_id=? AND generation=? AND start_ordinal<?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN v"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

@@ -4,9 +4,15 @@
 //! Users are rendered once and spooled to a temporary file (with their source record, when the
 //! sync engine keeps one) while only a small index (identity, fingerprint, offset) stays in
 //! memory, so a million-user import needs tens of megabytes, not gigabytes. At commit the index
-//! is sorted, duplicates are refused, the new set is diffed against the served one, rows are
-//! written in batches into the reserved generation, and one short transaction flips the served
-//! generation. Readers see the old set or the new set, never a mix.
+//! is sorted, duplicates are refused, and the new set is diffed against the served one by
+//! fingerprint. Only added and changed users are written (as new versions); unchanged ones are
+//! shared with the served generation, so a 100-user change writes 100 rows whatever the tenant's
+//! size. The chunk index of the new set (every [`CHUNK_USERS`]th user's ordinal and identity) is
+//! written beside them, and one transaction flips the served generation and closes the versions
+//! it replaced. Readers see the old set or the new set, never a mix.
+//!
+//! A *patch* writer ([`GenerationWriter::patch_of`]) receives only changes (upserts and
+//! removals); every user it is not told about keeps its version from the base generation.
 
 use std::cmp::Ordering;
 use std::fs::File;
@@ -19,11 +25,15 @@ use domain::{CustomerId, EndUser};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::records::{GenerationCommit, UserFingerprint, UserRow};
+use crate::records::{ChunkStart, GenerationCommit, UserFingerprint, UserRow};
 use crate::{ServiceStore, StoreError, UserStore};
 
 /// Rows written per `append_users` call.
 pub const WRITE_BATCH: usize = 2_000;
+
+/// Users per chunk of the ordinal index: a page read walks at most about this many index
+/// entries before its first row. A new generation starts a chunk at every `CHUNK_USERS`th user.
+pub const CHUNK_USERS: i64 = 128;
 
 /// Why a generation could not be written. Nothing is committed in any of these cases.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +83,8 @@ pub struct GenerationWriter {
     offset: u64,
     last_push_wins: bool,
     expected_base: Option<i64>,
+    /// Pushes are changes to the base generation, not the whole new set.
+    patch: bool,
 }
 
 impl GenerationWriter {
@@ -83,7 +95,20 @@ impl GenerationWriter {
             offset: 0,
             last_push_wins: false,
             expected_base: None,
+            patch: false,
         })
+    }
+
+    /// A writer of changes to `base_generation`: pushed users are added or replaced, removals
+    /// remove, and every other user of the base is kept as it is. The last push of an identity
+    /// wins, and the commit is refused (`Conflict`) unless the base is still served, since the
+    /// changes were derived from it.
+    pub fn patch_of(base_generation: i64) -> Result<Self, WriteError> {
+        let mut writer = Self::new()?;
+        writer.last_push_wins = true;
+        writer.expected_base = Some(base_generation);
+        writer.patch = true;
+        Ok(writer)
     }
 
     /// A user pushed twice keeps its last version instead of failing the commit with
@@ -145,6 +170,28 @@ impl GenerationWriter {
         Ok(())
     }
 
+    /// Adds a user exactly as another store holds it (body, source and fingerprint byte for
+    /// byte): for `rosterd copy`.
+    pub fn push_stored(&mut self, row: u64, stored: &UserRow) -> Result<(), WriteError> {
+        let len = spool_len(stored.body.len())?;
+        let source_len = stored.source.as_ref().map(|s| spool_len(s.len())).transpose()?;
+        self.spool.write_all(stored.body.as_bytes())?;
+        if let Some(source) = &stored.source {
+            self.spool.write_all(source.as_bytes())?;
+        }
+        self.index.push(IndexEntry {
+            identity: stored.identity,
+            fingerprint: stored.fingerprint,
+            offset: self.offset,
+            len,
+            source_len,
+            row,
+            removal: false,
+        });
+        self.offset += u64::from(len) + u64::from(source_len.unwrap_or(0));
+        Ok(())
+    }
+
     /// Records that `identity` is gone as of this point of the source: an earlier push of it
     /// is dropped, a later one brings it back. For sources that report removals in line with
     /// the records (a Graph delta round). Needs [`last_push_wins`](Self::last_push_wins): without
@@ -176,10 +223,11 @@ impl GenerationWriter {
             index,
             last_push_wins,
             expected_base,
+            patch,
             ..
         } = self;
         let file = Arc::new(spool.into_inner().map_err(|e| e.into_error())?);
-        let index = tokio::task::spawn_blocking(move || final_index(index, last_push_wins))
+        let index = tokio::task::spawn_blocking(move || final_index(index, last_push_wins, patch))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         if let Some(pair) = index.windows(2).find(|w| w[0].identity == w[1].identity) {
@@ -201,9 +249,11 @@ impl GenerationWriter {
             }
         }
         let old = store.fingerprints(&customer.read(), ticket.base_generation).await?;
-        let mut outcome = diff(&old, &index);
+        let plan = tokio::task::spawn_blocking(move || Plan::of(&old, &index, patch))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut outcome = plan.outcome;
         outcome.generation = ticket.generation;
-        outcome.total = index.len() as i64;
 
         let identical = outcome.added == 0 && outcome.changed == 0 && outcome.removed == 0;
         if skip_if_unchanged && identical && ticket.base_generation > 0 {
@@ -214,46 +264,113 @@ impl GenerationWriter {
             return Ok(outcome);
         }
 
-        let written = write_rows(store, &ticket, &file, &index).await;
-        let committed = match written {
-            Ok(()) => {
-                let commit = GenerationCommit {
-                    user_count: outcome.total,
-                    sync,
-                };
-                store.commit_generation(&ticket, &commit).await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(error) = committed {
+        let written = async {
+            write_rows(store, &ticket, &file, &plan.writes).await?;
+            store.append_chunks(&ticket, &plan.chunks).await?;
+            let commit = GenerationCommit {
+                user_count: outcome.total,
+                sync,
+                closed: plan.closed,
+                committed_at: chrono::Utc::now(),
+            };
+            store.commit_generation(&ticket, &commit).await
+        }
+        .await;
+        if let Err(error) = written {
             // Best effort: an abandoned generation is invisible, this only reclaims space.
             if let Err(cleanup) = store.discard_generation(customer, ticket.generation).await {
                 tracing::warn!(customer = %**customer, error = %cleanup, "could not discard abandoned generation");
             }
             return Err(error.into());
         }
-        discard_older(store, customer, ticket.generation).await;
         outcome.committed = true;
         Ok(outcome)
     }
 }
 
-/// After a commit, every generation below the new one is dead: the replaced one, and rows left
-/// by writers that died before committing (a killed replica). Writers still in flight below it
-/// will fail their compare-and-set anyway. Best effort: leftovers are invisible, this only
-/// reclaims space.
-async fn discard_older<S: UserStore + ?Sized>(store: &S, customer: &Authorized<CustomerId, Write>, committed: i64) {
-    let generations = match store.stored_generations(&customer.read()).await {
-        Ok(generations) => generations,
-        Err(error) => {
-            tracing::warn!(customer = %**customer, %error, "could not list stored generations");
-            return;
+/// What a commit writes: the users to write (added or changed, with their new ordinals), the
+/// identities whose base version it closes (changed or removed), the chunk index of the new
+/// set, and the counts.
+struct Plan {
+    writes: Vec<(IndexEntry, i64)>,
+    closed: Vec<Uuid>,
+    chunks: Vec<ChunkStart>,
+    outcome: ReplaceOutcome,
+}
+
+impl Plan {
+    /// Merge-joins the base generation (identity order) with the pushed entries (identity
+    /// order; removal markers only in a patch).
+    fn of(old: &[UserFingerprint], new: &[IndexEntry], patch: bool) -> Self {
+        let mut plan = Plan {
+            writes: Vec::new(),
+            closed: Vec::new(),
+            chunks: Vec::new(),
+            outcome: ReplaceOutcome::default(),
+        };
+        let mut ordinal = 0i64;
+        let mut keep = |plan: &mut Plan, identity: Uuid| {
+            ordinal += 1;
+            if (ordinal - 1) % CHUNK_USERS == 0 {
+                plan.chunks.push(ChunkStart {
+                    start_ordinal: ordinal,
+                    first_identity: identity,
+                });
+            }
+            ordinal
+        };
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let order = match (old.get(i), new.get(j)) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(o), Some(n)) => o.identity.cmp(&n.identity),
+            };
+            match order {
+                Ordering::Less => {
+                    // Only in the base: kept by a patch, removed by a whole new set.
+                    let identity = old[i].identity;
+                    if patch {
+                        keep(&mut plan, identity);
+                        plan.outcome.unchanged += 1;
+                    } else {
+                        plan.closed.push(identity);
+                        plan.outcome.removed += 1;
+                    }
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    let entry = new[j];
+                    if !entry.removal {
+                        let at = keep(&mut plan, entry.identity);
+                        plan.writes.push((entry, at));
+                        plan.outcome.added += 1;
+                    }
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    let entry = new[j];
+                    if entry.removal {
+                        plan.closed.push(entry.identity);
+                        plan.outcome.removed += 1;
+                    } else {
+                        let at = keep(&mut plan, entry.identity);
+                        if old[i].fingerprint == entry.fingerprint {
+                            plan.outcome.unchanged += 1;
+                        } else {
+                            plan.writes.push((entry, at));
+                            plan.closed.push(entry.identity);
+                            plan.outcome.changed += 1;
+                        }
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
         }
-    };
-    for generation in generations.into_iter().filter(|g| *g < committed) {
-        if let Err(error) = store.discard_generation(customer, generation).await {
-            tracing::warn!(customer = %**customer, generation, %error, "could not discard an old generation");
-        }
+        plan.outcome.total = ordinal;
+        plan
     }
 }
 
@@ -261,19 +378,16 @@ async fn write_rows<S: UserStore + ?Sized>(
     store: &S,
     ticket: &crate::GenerationTicket,
     file: &Arc<File>,
-    index: &[IndexEntry],
+    writes: &[(IndexEntry, i64)],
 ) -> Result<(), StoreError> {
-    let mut ordinal = 1i64;
-    for chunk in index.chunks(WRITE_BATCH) {
+    for chunk in writes.chunks(WRITE_BATCH) {
         let entries = chunk.to_vec();
         let file = Arc::clone(file);
-        let first = ordinal;
-        let rows = tokio::task::spawn_blocking(move || read_rows(&file, &entries, first))
+        let rows = tokio::task::spawn_blocking(move || read_rows(&file, &entries))
             .await
             .map_err(|e| StoreError::backend(format!("spool reader: {e}")))?
             .map_err(|e| StoreError::backend(format!("spool read: {e}")))?;
         store.append_users(ticket, &rows).await?;
-        ordinal += chunk.len() as i64;
     }
     Ok(())
 }
@@ -283,14 +397,16 @@ fn spool_len(len: usize) -> std::io::Result<u32> {
 }
 
 /// The entries to write, in identity order: with `last_push_wins` the last entry of each
-/// identity only, and no removals.
-fn final_index(mut index: Vec<IndexEntry>, last_push_wins: bool) -> Vec<IndexEntry> {
+/// identity only; removals only in a patch (where they remove a base user).
+fn final_index(mut index: Vec<IndexEntry>, last_push_wins: bool, patch: bool) -> Vec<IndexEntry> {
     // Stable on equal identities: pushes of one identity stay in push order.
     index.sort_by_key(|entry| entry.identity);
     if last_push_wins {
         keep_last_of_each(&mut index);
     }
-    index.retain(|entry| !entry.removal);
+    if !patch {
+        index.retain(|entry| !entry.removal);
+    }
     index
 }
 
@@ -307,11 +423,11 @@ fn keep_last_of_each(index: &mut Vec<IndexEntry>) {
     *index = kept;
 }
 
-fn read_rows(file: &File, entries: &[IndexEntry], first_ordinal: i64) -> std::io::Result<Vec<UserRow>> {
+fn read_rows(file: &File, entries: &[(IndexEntry, i64)]) -> std::io::Result<Vec<UserRow>> {
     let text =
         |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e));
     let mut rows = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
+    for (entry, ordinal) in entries {
         let len = entry.len as usize;
         let mut buf = vec![0u8; len + entry.source_len.unwrap_or(0) as usize];
         file.read_exact_at(&mut buf, entry.offset)?;
@@ -320,7 +436,7 @@ fn read_rows(file: &File, entries: &[IndexEntry], first_ordinal: i64) -> std::io
             None => None,
         };
         rows.push(UserRow {
-            ordinal: first_ordinal + i as i64,
+            ordinal: *ordinal,
             identity: entry.identity,
             fingerprint: entry.fingerprint,
             body: text(buf)?,
@@ -328,36 +444,6 @@ fn read_rows(file: &File, entries: &[IndexEntry], first_ordinal: i64) -> std::io
         });
     }
     Ok(rows)
-}
-
-/// Merge-joins two identity-ordered sets and counts what changed.
-fn diff(old: &[UserFingerprint], new: &[IndexEntry]) -> ReplaceOutcome {
-    let mut out = ReplaceOutcome::default();
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() && j < new.len() {
-        match old[i].identity.cmp(&new[j].identity) {
-            Ordering::Less => {
-                out.removed += 1;
-                i += 1;
-            }
-            Ordering::Greater => {
-                out.added += 1;
-                j += 1;
-            }
-            Ordering::Equal => {
-                if old[i].fingerprint == new[j].fingerprint {
-                    out.unchanged += 1;
-                } else {
-                    out.changed += 1;
-                }
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.removed += (old.len() - i) as i64;
-    out.added += (new.len() - j) as i64;
-    out
 }
 
 #[cfg(test)]
@@ -410,7 +496,7 @@ mod tests {
         writer.push(5, &EndUser::new(b)).unwrap();
         writer.push_removal(6, c);
         let GenerationWriter { index, .. } = writer;
-        let index = final_index(index, true);
+        let index = final_index(index, true, false);
         let kept: Vec<(Uuid, u64)> = index.iter().map(|e| (e.identity, e.row)).collect();
         assert_eq!(kept, vec![(b, 5)], "a removed, b back after its removal, c never there");
     }
@@ -425,7 +511,8 @@ mod tests {
         writer.push_with_source(3, &b, Some("")).unwrap();
         let GenerationWriter { spool, index, .. } = writer;
         let file = spool.into_inner().unwrap();
-        let rows = read_rows(&file, &index, 1).unwrap();
+        let numbered: Vec<(IndexEntry, i64)> = index.iter().copied().zip(1..).collect();
+        let rows = read_rows(&file, &numbered).unwrap();
         assert_eq!(rows[0].body, a.render_json());
         assert_eq!(rows[0].source.as_deref(), Some("{\"id\":\"a\"}"));
         assert_eq!(
@@ -440,19 +527,78 @@ mod tests {
         );
     }
 
-    #[test]
-    fn diff_counts_each_kind() {
-        let old = [fp(1, 1), fp(2, 2), fp(4, 4)];
-        let new = [entry(2, 2), entry(3, 3), entry(4, 40), entry(5, 5)];
-        let out = diff(&old, &new);
-        assert_eq!((out.added, out.changed, out.removed, out.unchanged), (2, 1, 1, 1));
+    fn counts(plan: &Plan) -> (i64, i64, i64, i64, i64) {
+        let o = plan.outcome;
+        (o.total, o.added, o.changed, o.removed, o.unchanged)
+    }
+
+    fn removal(n: u128) -> IndexEntry {
+        IndexEntry {
+            removal: true,
+            ..entry(n, 0)
+        }
     }
 
     #[test]
-    fn diff_of_empty_sets() {
-        let out = diff(&[], &[entry(1, 1)]);
-        assert_eq!((out.added, out.removed), (1, 0));
-        let out = diff(&[fp(1, 1)], &[]);
-        assert_eq!((out.added, out.removed), (0, 1));
+    fn a_whole_set_writes_what_changed_and_closes_what_it_replaces() {
+        let old = [fp(1, 1), fp(2, 2), fp(4, 4)];
+        let new = [entry(2, 2), entry(3, 3), entry(4, 40), entry(5, 5)];
+        let plan = Plan::of(&old, &new, false);
+        assert_eq!(counts(&plan), (4, 2, 1, 1, 1));
+        let written: Vec<(u128, i64)> = plan.writes.iter().map(|(e, at)| (e.identity.as_u128(), *at)).collect();
+        assert_eq!(written, vec![(3, 2), (4, 3), (5, 4)], "with their new ordinals");
+        let closed: Vec<u128> = plan.closed.iter().map(|id| id.as_u128()).collect();
+        assert_eq!(closed, vec![1, 4]);
+        assert_eq!(
+            plan.chunks,
+            vec![ChunkStart {
+                start_ordinal: 1,
+                first_identity: Uuid::from_u128(2)
+            }]
+        );
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_is_not_told_about() {
+        let old = [fp(1, 1), fp(2, 2), fp(4, 4), fp(6, 6)];
+        let new = [removal(2), entry(3, 3), entry(4, 40), removal(5)];
+        let plan = Plan::of(&old, &new, true);
+        assert_eq!(
+            counts(&plan),
+            (4, 1, 1, 1, 2),
+            "1, 3, 4 and 6; 2 removed; 5 was never there"
+        );
+        let written: Vec<(u128, i64)> = plan.writes.iter().map(|(e, at)| (e.identity.as_u128(), *at)).collect();
+        assert_eq!(written, vec![(3, 2), (4, 3)]);
+        let closed: Vec<u128> = plan.closed.iter().map(|id| id.as_u128()).collect();
+        assert_eq!(closed, vec![2, 4]);
+    }
+
+    #[test]
+    fn chunks_start_at_every_chunk_size_th_user() {
+        let n = CHUNK_USERS as u128 * 2 + 1;
+        let new: Vec<IndexEntry> = (1..=n).map(|i| entry(i, 0)).collect();
+        let plan = Plan::of(&[], &new, false);
+        let starts: Vec<(i64, u128)> = plan
+            .chunks
+            .iter()
+            .map(|c| (c.start_ordinal, c.first_identity.as_u128()))
+            .collect();
+        let size = CHUNK_USERS as u128;
+        assert_eq!(
+            starts,
+            vec![(1, 1), (CHUNK_USERS + 1, size + 1), (2 * CHUNK_USERS + 1, 2 * size + 1)]
+        );
+    }
+
+    #[test]
+    fn plans_of_empty_sets() {
+        let plan = Plan::of(&[], &[entry(1, 1)], false);
+        assert_eq!(counts(&plan), (1, 1, 0, 0, 0));
+        let plan = Plan::of(&[fp(1, 1)], &[], false);
+        assert_eq!(counts(&plan), (0, 0, 0, 1, 0));
+        assert!(plan.chunks.is_empty());
+        let plan = Plan::of(&[fp(1, 1)], &[], true);
+        assert_eq!(counts(&plan), (1, 0, 0, 0, 1));
     }
 }

@@ -11,7 +11,7 @@ pub mod subscriptions;
 
 pub use console::{AccountRecord, ConsoleStore, SessionRecord};
 pub use error::{BackendError, StoreError, StoreResult, Taken};
-pub use generation::{GenerationWriter, ReplaceOutcome, WriteError};
+pub use generation::{GenerationWriter, ReplaceOutcome, WriteError, CHUNK_USERS};
 pub use records::*;
 pub use roles::{AuditStore, ClientStore, LeaseStore, ServiceStore, StoreInfo, TaskStore, UserStore};
 pub use subscriptions::{SubscriptionRecord, SubscriptionStore};

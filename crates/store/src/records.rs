@@ -47,11 +47,43 @@ pub struct GenerationTicket {
 }
 
 /// What a commit records besides the new generation.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerationCommit {
     pub user_count: i64,
-    /// Replication state to store atomically with the users (sync engine); `None` for imports.
+    /// Replication state to store atomically with the users (sync engine); `None` for imports,
+    /// whose users replace synced ones (the next sync is then a full round).
     pub sync: Option<domain::SyncState>,
+    /// Identities whose version in the base generation this one replaces or removes.
+    pub closed: Vec<Uuid>,
+    /// When the generation is committed (and its base superseded, which starts the base's
+    /// retention).
+    pub committed_at: DateTime<Utc>,
+}
+
+/// The ordinal and identity at which a chunk of a generation's ordinal index starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkStart {
+    pub start_ordinal: i64,
+    pub first_identity: Uuid,
+}
+
+/// A committed generation as recorded: its size, and when it was committed and superseded
+/// (`None` while it is served).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationInfo {
+    pub generation: i64,
+    pub user_count: i64,
+    pub committed_at: DateTime<Utc>,
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
+/// The versions that differ between two generations `from` < `to`, each in identity order:
+/// those that appeared after `from` and are in `to`, and those that `from` had and `to` no longer
+/// has. An identity in both changed; only in `born`, added; only in `closed`, removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionChanges {
+    pub born: Vec<UserFingerprint>,
+    pub closed: Vec<UserFingerprint>,
 }
 
 /// Installation-wide figures, without customer ids.

@@ -14,8 +14,8 @@ use domain::{ClientId, CustomerId, NewService, Service, ServicePatch};
 
 use crate::error::StoreResult;
 use crate::records::{
-    ApiClientRecord, AuditEvent, FleetSummary, GenerationCommit, GenerationTicket, PageSlice, SigningKeyRecord,
-    TaskRecord, UserFingerprint, UserRow,
+    ApiClientRecord, AuditEvent, ChunkStart, FleetSummary, GenerationCommit, GenerationInfo, GenerationTicket,
+    PageSlice, SigningKeyRecord, TaskRecord, UserFingerprint, UserRow, VersionChanges,
 };
 
 /// Which database this is, and whether it answers.
@@ -60,14 +60,22 @@ pub trait ServiceStore: Send + Sync {
 /// discard cycle (see [`GenerationWriter`](crate::GenerationWriter)).
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// One page of the current generation, read in a single consistent statement.
-    /// `None` when the service does not exist.
+    /// One page of the served generation (`generation` `None`) or of a committed one that is
+    /// still recorded, read in a single consistent statement. `None` when the service does not
+    /// exist, or the generation is not (or no longer) recorded.
     async fn read_page(
         &self,
         customer: &Authorized<CustomerId>,
+        generation: Option<i64>,
         first_ordinal: i64,
         limit: i64,
     ) -> StoreResult<Option<PageSlice>>;
+    /// A committed generation's record, while it is kept.
+    async fn generation_info(
+        &self,
+        customer: &Authorized<CustomerId>,
+        generation: i64,
+    ) -> StoreResult<Option<GenerationInfo>>;
 
     /// Reserves a new generation number for a writer. `NotFound` when the service does not
     /// exist.
@@ -104,17 +112,33 @@ pub trait UserStore: Send + Sync {
         visibility: &Visibility,
         digits: &str,
     ) -> StoreResult<Vec<(CustomerId, UserRow)>>;
-    /// Appends rows of a not-yet-committed generation. Rows arrive in identity order with
-    /// consecutive ordinals.
+    /// Stores the versions of users a not-yet-committed generation adds or changes (rows in
+    /// identity order). `Conflict` when a newer generation has been committed meanwhile: this
+    /// one can never be.
     async fn append_users(&self, ticket: &GenerationTicket, rows: &[UserRow]) -> StoreResult<()>;
+    /// Stores the chunk index of a not-yet-committed generation (ascending ordinals).
+    async fn append_chunks(&self, ticket: &GenerationTicket, chunks: &[ChunkStart]) -> StoreResult<()>;
     /// Makes the ticket's generation the served one, if the served generation is still the
-    /// ticket's base (`Conflict` otherwise). Applies `sync` in the same transaction.
+    /// ticket's base (`Conflict` otherwise): closes the replaced versions, records the
+    /// generation and supersedes the base, and applies `sync`, in one transaction.
     async fn commit_generation(&self, ticket: &GenerationTicket, commit: &GenerationCommit) -> StoreResult<()>;
-    /// Deletes the rows of a generation that is not served (an old or an abandoned one).
+    /// Deletes what a writer stored for a generation that was never committed. A committed,
+    /// superseded generation is left to its retention; the served one is refused (`Conflict`).
     async fn discard_generation(&self, customer: &Authorized<CustomerId, Write>, generation: i64) -> StoreResult<()>;
-    /// Generations that still have stored rows, ascending: the served one, writers in flight,
-    /// and leftovers of writers that died before committing or discarding.
+    /// Generations with stored data, ascending: committed ones still recorded (the served one
+    /// and those retained), writers in flight, and leftovers of writers that died.
     async fn stored_generations(&self, customer: &Authorized<CustomerId>) -> StoreResult<Vec<i64>>;
+    /// The versions that differ between generations `from` < `to` (see [`VersionChanges`]);
+    /// costs what changed, not the customer's size.
+    async fn version_changes(
+        &self,
+        customer: &Authorized<CustomerId>,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<VersionChanges>;
+    /// Forgets every generation superseded before `superseded_before`, and the versions no
+    /// generation still recorded shows; returns how many generations went. Installation-wide.
+    async fn reclaim_generations(&self, system: &SystemScope, superseded_before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// API clients and the JWT signing keys.

@@ -35,6 +35,7 @@ pub(crate) struct Mapper {
     configurations: Configurations,
     pub(crate) writer: GenerationWriter,
     rows: u64,
+    mapped: usize,
 }
 
 impl Mapper {
@@ -47,7 +48,31 @@ impl Mapper {
             configurations,
             writer,
             rows: 0,
+            mapped: 0,
         })
+    }
+
+    /// A mapper whose writer patches `base_generation` (see [`GenerationWriter::patch_of`]):
+    /// only changed users are pushed, removed ones through [`Mapper::remove`].
+    pub(crate) fn patch_of(
+        tenant: Uuid,
+        configurations: Configurations,
+        base_generation: i64,
+    ) -> Result<Self, SyncError> {
+        Ok(Self {
+            tenant,
+            configurations,
+            writer: GenerationWriter::patch_of(base_generation)?,
+            rows: 0,
+            mapped: 0,
+        })
+    }
+
+    /// Records that a stored user is gone. A patch removes it; a whole new set simply does not
+    /// have it, and the removal marker changes nothing there.
+    pub(crate) fn remove(&mut self, id: Uuid) {
+        self.rows += 1;
+        self.writer.push_removal(self.rows, id);
     }
 
     /// Maps `user` with its configuration from this mapper's configurations.
@@ -67,6 +92,7 @@ impl Mapper {
         let mapped = map_user(user, configuration, self.tenant);
         let source = source_of(user, configuration)?;
         self.rows += 1;
+        self.mapped += 1;
         self.writer.push_with_source(self.rows, &mapped, Some(&source))?;
         Ok(())
     }
@@ -102,8 +128,9 @@ impl Mapper {
         Ok(removed)
     }
 
+    /// Users mapped so far (removals not counted).
     pub(crate) fn len(&self) -> usize {
-        self.writer.len()
+        self.mapped
     }
 }
 
@@ -155,6 +182,11 @@ impl Changes {
         self.by_user.len()
     }
 
+    /// The users this round has items for, in identity order.
+    pub(crate) fn identities(&self) -> Vec<Uuid> {
+        self.by_user.keys().copied().collect()
+    }
+
     /// Applies `items` in order to `before` (`None`: unknown or gone).
     fn apply(items: &[UserDelta], mut user: Option<GraphUser>) -> Result<Option<GraphUser>, SyncError> {
         for item in items {
@@ -187,7 +219,10 @@ impl Changes {
                 Some(items) => Self::apply(&items, Some(stored))?,
                 None => Some(stored),
             };
-            let Some(user) = current else { continue };
+            let Some(user) = current else {
+                mapper.remove(row.identity);
+                continue;
+            };
             if stored_teams {
                 let Some(configuration) = stored_configuration(source) else {
                     return Ok(Err(MergeBlocked::NoStoredConfiguration(row.identity)));
@@ -304,7 +339,7 @@ mod tests {
         let customer = store_conformance::grant(service.id);
         let outcome = mapper.writer.commit(&store, &customer, None, false).await.unwrap();
         assert_eq!((outcome.total, outcome.added), (2, 2));
-        let page = store.read_page(&customer.read(), 1, 10).await.unwrap().unwrap();
+        let page = store.read_page(&customer.read(), None, 1, 10).await.unwrap().unwrap();
         let names: Vec<String> = page
             .bodies
             .iter()

@@ -472,22 +472,55 @@ async fn delta_round(
         TeamsSource::Fresh(configurations) => configurations,
         TeamsSource::Stored => Arc::new(HashMap::new()),
     };
-    let mut mapper = Mapper::new(tenant_id, configurations)?;
     // Data derived from this generation must not replace a newer one (an import meanwhile).
-    mapper.writer.expect_base_generation(service.generation);
+    let mut mapper = if stored_teams {
+        // Users only (after a change notification): every user keeps its stored row except
+        // those the round changed, so only those are read back and written.
+        Mapper::patch_of(tenant_id, configurations, service.generation)?
+    } else {
+        // Fresh Teams configurations: every user is mapped again.
+        let mut mapper = Mapper::new(tenant_id, configurations)?;
+        mapper.writer.expect_base_generation(service.generation);
+        mapper
+    };
+    let changed = changes.identities();
+    let batch = usize::try_from(inner.config.merge_batch).unwrap_or(1).max(1);
     let mut after = 0;
+    let mut next_changed = 0;
     loop {
         if cancel.is_cancelled() {
             return Err(SyncError::Interrupted);
         }
         let begun = Instant::now();
-        let rows = inner
-            .store
-            .users_after(&customer.read(), service.generation, after, inner.config.merge_batch)
-            .await?;
+        let rows = if stored_teams {
+            let ids = &changed[next_changed..(next_changed + batch).min(changed.len())];
+            next_changed += ids.len();
+            if ids.is_empty() {
+                Vec::new()
+            } else {
+                inner
+                    .store
+                    .users_by_identity(&customer.read(), service.generation, ids)
+                    .await?
+            }
+        } else {
+            inner
+                .store
+                .users_after(&customer.read(), service.generation, after, inner.config.merge_batch)
+                .await?
+        };
         clocks.read_stored += begun.elapsed();
-        let Some(last) = rows.last() else { break };
-        after = last.ordinal;
+        let more = if stored_teams {
+            next_changed < changed.len()
+        } else {
+            !rows.is_empty()
+        };
+        if !more && rows.is_empty() {
+            break;
+        }
+        if let Some(last) = rows.last() {
+            after = last.ordinal;
+        }
         let begun = Instant::now();
         let (back_mapper, back_changes, merged) = blocking(move || {
             let merged = changes.merge_stored(&mut mapper, rows, stored_teams);
@@ -499,6 +532,9 @@ async fn delta_round(
         changes = back_changes;
         if let Err(blocked) = merged? {
             return Ok(Err(blocked));
+        }
+        if !more {
+            break;
         }
     }
     if stored_teams {

@@ -22,6 +22,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use crate::caller::{Caller, CustomerGuid};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
+use crate::routes::user_changes::{generation_parameter, GENERATION_HEADER};
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -35,9 +36,12 @@ use crate::state::AppState;
         PageParams,
         FindParams,
         ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held (unfiltered pages only)"),
+        ("Generation" = Option<i64>, Query, minimum = 0, description = "Read this generation (from a `Rosterd-Generation` header) instead of the served one, so that every page of a walk comes from one generation; 410 `generation_expired` once it is no longer retained (`--generation-retention`)"),
+        ("If-None-Match" = Option<String>, Header, description = "ETag of a page already held"),
     ),
     responses(
-        (status = 200, description = "One page of users ordered by Identity", body = UsersPageBody),
+        (status = 200, description = "One page of users ordered by Identity; `Rosterd-Generation` names the generation it was read from", body = UsersPageBody,
+         headers(("Rosterd-Generation" = i64, description = "The generation this page was read from"))),
         (status = 304, description = "The page is unchanged (ETag matched)"),
     ),
     security(("bearer" = []))
@@ -62,15 +66,25 @@ pub async fn list_users(
         // A filtered page: counted over the matches, read from one generation; no ETag (the
         // query would have to be part of it).
         let found = state.app.find_users(&caller.principal, customer, &find, page).await?;
-        return Ok(json_response(found.body, "private, no-cache"));
+        let mut response = json_response(found.body, "private, no-cache");
+        response
+            .headers_mut()
+            .insert(GENERATION_HEADER, HeaderValue::from(found.generation));
+        return Ok(response);
     }
-    let page = state.app.users_page(&caller.principal, customer, page).await?;
+    let pinned = generation_parameter(&query, "Generation")?;
+    let page = state
+        .app
+        .users_page_at(&caller.principal, customer, page, pinned)
+        .await?;
     let mut etag = etag_of(&page.key());
+    let mut generation = page.key().generation;
     let mut response = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let (key, body) = page.body().await?;
         etag = etag_of(&key);
+        generation = key.generation;
         let mut response = Response::new(Body::from(body));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -82,6 +96,7 @@ pub async fn list_users(
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
+    headers.insert(GENERATION_HEADER, HeaderValue::from(generation));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok(response)
 }

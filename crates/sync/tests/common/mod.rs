@@ -185,7 +185,7 @@ pub async fn served(store: &dyn Store, customer: CustomerId) -> Vec<String> {
     let mut first = 1;
     loop {
         let slice = store
-            .read_page(&testkit::connected::read(customer), first, 5_000)
+            .read_page(&testkit::connected::read(customer), None, first, 5_000)
             .await
             .unwrap()
             .unwrap();
