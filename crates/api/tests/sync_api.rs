@@ -311,6 +311,10 @@ async fn readers_never_see_a_mixture_while_a_sync_commits(app: TestApp) {
             let mut spans = Vec::new();
             let mut n = r;
             while !stop.load(Ordering::Relaxed) {
+                // A cached page is answered without ever waiting, so an in-process reader would
+                // keep its worker thread forever and starve the sync it is racing; a client
+                // over the network hands the thread back between requests, and so does this one.
+                tokio::task::yield_now().await;
                 let size = [100, 250, 333, 1_000][n % 4];
                 let page = 1 + (n * 7) % 9;
                 n += 1;
