@@ -141,7 +141,10 @@ async fn main() {
         .access_token;
     let base = spawn(api::router(AppState::new(app, ApiConfig::default()))).await;
     let http = reqwest::Client::new();
-    let changes = format!("{base}/api/v3/customer/{customer}/user/changes?Since={}", first.generation);
+    let changes = format!(
+        "{base}/api/v3/customer/{customer}/user/changes?Since={}",
+        first.generation
+    );
     let page = format!("{base}/api/v3/customer/{customer}/user?PageNumber=5000&PageSize=100");
 
     let (mut feed, mut reference) = (Vec::new(), Vec::new());

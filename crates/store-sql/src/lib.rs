@@ -27,7 +27,7 @@ pub use driver::{Access, Driver, Transaction};
 pub use error::{db_error, SqlError};
 pub use param::Param;
 pub use row::{Column, SqlRow};
-pub use users::{line_digits, served_page_sql, CURRENT};
+pub use users::{line_digits, served_page_sql, version_changes_sql, CURRENT};
 
 /// What [`sqlx_statements!`] expands to refers to, so that a backend needs no extra dependency.
 #[doc(hidden)]

@@ -59,6 +59,22 @@ fn window_sql(generation: &str, columns: &str) -> String {
     )
 }
 
+/// Versions that appeared after generation $2 and are still there at $3.
+const BORN_BETWEEN_SQL: &str = "SELECT identity, fingerprint FROM user_versions \
+    WHERE customer_id = $1 AND born > $2 AND born <= $3 AND died > $3";
+/// Versions generation $2 had that went by $3 (the `died` bound lets the partial index serve).
+const CLOSED_BETWEEN_SQL: &str = "SELECT identity, fingerprint FROM user_versions \
+    WHERE customer_id = $1 AND died > $2 AND died <= $3 AND died < 9223372036854775807 AND born <= $2";
+
+/// The two statements of [`UserStore::version_changes`] with the index each must search (for
+/// query-plan checks).
+pub fn version_changes_sql() -> [(&'static str, &'static str); 2] {
+    [
+        (BORN_BETWEEN_SQL, "user_versions_born"),
+        (CLOSED_BETWEEN_SQL, "user_versions_died"),
+    ]
+}
+
 /// The statement that reads a page of the served generation (for query-plan checks).
 pub fn served_page_sql() -> String {
     window_sql(SERVED, "v.identity, v.body")
@@ -584,8 +600,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
             .driver
             .fetch(
                 Access::Read,
-                "SELECT identity, fingerprint FROM user_versions \
-                 WHERE customer_id = $1 AND born > $2 AND born <= $3 AND died > $3 ORDER BY identity",
+                BORN_BETWEEN_SQL,
                 &params![**customer, from, to],
                 fingerprint,
             )
@@ -594,15 +609,16 @@ impl<D: Driver> UserStore for SqlStore<D> {
             .driver
             .fetch(
                 Access::Read,
-                &format!(
-                    "SELECT identity, fingerprint FROM user_versions \
-                     WHERE customer_id = $1 AND died > $2 AND died <= $3 AND died < {CURRENT} AND born <= $2 \
-                     ORDER BY identity"
-                ),
+                CLOSED_BETWEEN_SQL,
                 &params![**customer, from, to],
                 fingerprint,
             )
             .await?;
+        // Sorted here, not in SQL: an ORDER BY identity makes SQLite prefer walking the whole
+        // customer in the identity index over the range of the born/died index.
+        let (mut born, mut closed) = (born, closed);
+        born.sort_unstable_by_key(|v: &UserFingerprint| v.identity);
+        closed.sort_unstable_by_key(|v: &UserFingerprint| v.identity);
         Ok(VersionChanges { born, closed })
     }
 

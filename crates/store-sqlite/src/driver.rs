@@ -254,6 +254,31 @@ mod tests {
         assert!(store.ping().await.is_err());
     }
 
+    /// The changes between two generations cost what changed: both halves search their own
+    /// index by range, never the whole customer.
+    #[tokio::test]
+    async fn changes_search_the_born_and_died_ranges() {
+        let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
+        for (sql, index) in store_sql::version_changes_sql() {
+            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("00000000-0000-0000-0000-000000000001")
+                .bind(1i64)
+                .bind(2i64)
+                .fetch_all(&store.driver().readers)
+                .await
+                .unwrap();
+            let plan = rows
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                plan.contains(&format!("USING INDEX {index} (customer_id=? AND")),
+                "{plan}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn page_reads_search_the_primary_key_and_never_sort() {
         let store = crate::SqliteStore::connect("sqlite::memory:").await.unwrap();
