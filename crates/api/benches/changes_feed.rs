@@ -35,6 +35,11 @@ async fn fetch(http: &reqwest::Client, url: &str, token: &str) -> (Duration, byt
 async fn spawn(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    // As `rosterd serve` does (http-server): a streamed answer of several writes must not wait
+    // for delayed ACKs.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await });
     base
 }
