@@ -210,7 +210,7 @@ mod tests {
                 next = step_after(position, total);
             }
         }
-        assert_eq!(at, [105, 203, 301, 400, 504, 602, 700, 805, 903]);
+        assert_eq!(at, [105, 203, 301, 406, 504, 602, 700, 805, 903]);
         assert_eq!(step_after(999, Some(1000)), 1000);
         assert_eq!(step_after(0, Some(3)), 1);
         assert_eq!(step_after(0, None), UNKNOWN_TOTAL_STEP);
