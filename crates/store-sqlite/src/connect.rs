@@ -4,11 +4,14 @@ use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use store::{StoreError, StoreResult};
 use store_sql::db_error;
+
+use crate::checkpoint::{Checkpointer, JOURNAL_SIZE_LIMIT_BYTES, WRITER_AUTOCHECKPOINT_PAGES};
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,11 +47,12 @@ fn restrict(path: &Path, create: bool) -> StoreResult<()> {
 ///
 /// Writes go through a single connection, so writers in this process queue in the pool instead
 /// of spinning on SQLite's lock; reads use a separate pool and, thanks to WAL, never wait for the
-/// writer.
+/// writer. A file database's WAL is checkpointed by a task of its own (see `checkpoint`).
 #[derive(Debug, Clone)]
 pub struct SqliteDriver {
     pub(crate) writer: SqlitePool,
     pub(crate) readers: SqlitePool,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl SqliteDriver {
@@ -76,7 +80,14 @@ impl SqliteDriver {
             .idle_timeout(None)
             .max_lifetime(None)
             .acquire_timeout(BUSY_TIMEOUT * 2)
-            .connect_with(options.clone())
+            .connect_with(if in_memory {
+                options.clone()
+            } else {
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES.to_string())
+                    .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES.to_string())
+            })
             .await
             .map_err(db_error)?;
         sqlx::migrate!("./migrations")
@@ -93,7 +104,7 @@ impl SqliteDriver {
             SqlitePoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(BUSY_TIMEOUT * 2)
-                .connect_with(options.pragma("query_only", "ON"))
+                .connect_with(options.clone().pragma("query_only", "ON"))
                 .await
                 .map_err(db_error)?
         };
@@ -106,11 +117,22 @@ impl SqliteDriver {
                 restrict(Path::new(&name), false)?;
             }
         }
-        Ok(Self { writer, readers })
+        let checkpointer = match in_memory {
+            true => None,
+            false => Some(Arc::new(Checkpointer::start(&options).await.map_err(db_error)?)),
+        };
+        Ok(Self {
+            writer,
+            readers,
+            checkpointer,
+        })
     }
 
     /// Closes every connection (WAL checkpoint included); later calls fail.
     pub(crate) async fn close_pools(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
         self.readers.close().await;
         self.writer.close().await;
     }

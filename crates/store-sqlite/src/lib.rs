@@ -4,6 +4,7 @@
 //! microseconds), the multi-row `INSERT` of a generation's users and the sliced delete of an old
 //! one.
 
+mod checkpoint;
 mod connect;
 mod driver;
 
