@@ -29,6 +29,24 @@ const CHUNK_BATCH: usize = 200;
 /// Versions per batch of the one-time `line_digits` backfill.
 const BACKFILL_BATCH: i64 = 1_000;
 
+/// What a window reads of each version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowRows {
+    /// Identity and body: what a page serves.
+    Bodies,
+    /// Whole rows (fingerprint and source too): what a writer merges into.
+    Full,
+}
+
+impl WindowRows {
+    fn columns(self) -> &'static str {
+        match self {
+            Self::Bodies => "v.identity, v.body",
+            Self::Full => "v.identity, v.fingerprint, v.body, v.source",
+        }
+    }
+}
+
 /// A window of one generation in identity order, in one statement (hence one snapshot).
 /// `generation` is a subquery yielding `generation` and `user_count` (the served generation from
 /// the service row, or a committed one from `generations`); `columns` are the version columns
@@ -77,7 +95,7 @@ pub fn version_changes_sql() -> [(&'static str, &'static str); 2] {
 
 /// The statement that reads a page of the served generation (for query-plan checks).
 pub fn served_page_sql() -> String {
-    window_sql(SERVED, "v.identity, v.body")
+    window_sql(SERVED, WindowRows::Bodies.columns())
 }
 
 /// The served generation: from the service row.
@@ -133,14 +151,12 @@ impl<D: Driver> SqlStore<D> {
     async fn window(
         &self,
         generation: &str,
-        columns: &str,
+        wanted: WindowRows,
         params: &[Param<'_>],
         first_ordinal: i64,
     ) -> StoreResult<Option<(i64, i64, Vec<UserRow>)>> {
-        let sql = window_sql(generation, columns);
+        let sql = window_sql(generation, wanted.columns());
         let mut head = None;
-        let with_row = columns.contains("v.fingerprint");
-        debug_assert!(columns.starts_with("v.identity"));
         let rows = self
             .driver
             .fetch(Access::Read, &sql, params, |row| {
@@ -150,16 +166,15 @@ impl<D: Driver> SqlStore<D> {
                 let Some(body) = row.get::<Option<String>>("body")? else {
                     return Ok(None);
                 };
-                let found = if with_row {
-                    user_row(row, 0)?
-                } else {
-                    UserRow {
+                let found = match wanted {
+                    WindowRows::Full => user_row(row, 0)?,
+                    WindowRows::Bodies => UserRow {
                         ordinal: 0,
                         identity: row.get("identity")?,
                         fingerprint: 0,
                         body,
                         source: None,
-                    }
+                    },
                 };
                 Ok(Some(found))
             })
@@ -246,7 +261,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
             None => {
                 self.window(
                     SERVED,
-                    "v.identity, v.body",
+                    WindowRows::Bodies,
                     &params![**customer, first_ordinal, limit.max(0)],
                     first_ordinal,
                 )
@@ -255,7 +270,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
             Some(generation) => {
                 self.window(
                     COMMITTED,
-                    "v.identity, v.body",
+                    WindowRows::Bodies,
                     &params![**customer, first_ordinal, limit.max(0), generation],
                     first_ordinal,
                 )
@@ -354,7 +369,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
         let window = self
             .window(
                 "SELECT CAST($4 AS BIGINT) AS generation, CAST(0 AS BIGINT) AS user_count",
-                "v.identity, v.fingerprint, v.body, v.source",
+                WindowRows::Full,
                 &params![**customer, first, limit.max(0), generation],
                 first,
             )
@@ -696,7 +711,7 @@ mod tests {
 
     #[test]
     fn a_window_selects_its_columns_outside_too() {
-        let sql = window_sql(SERVED, "v.identity, v.body");
+        let sql = window_sql(SERVED, WindowRows::Bodies.columns());
         assert!(
             sql.contains("g.user_count AS user_count, p.identity, p.body FROM g"),
             "{sql}"
