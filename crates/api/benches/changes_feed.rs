@@ -10,82 +10,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use api::{ApiConfig, AppState};
-use app::{AppConfig, NewClient};
-use axum::Router;
-use chrono::Utc;
-use domain::{CustomerId, LicenseType, NewService, Role, Scope, ShortName};
-use rosterd::Installation;
+use std::time::Instant;
+
+use app::AppConfig;
+use common::{fetch, percentile};
 use store::GenerationWriter;
 use store_conformance::sample::{scattered_uuid, user};
 
 const RUNS: usize = 30;
 
-async fn fetch(http: &reqwest::Client, url: &str, token: &str) -> (Duration, bytes::Bytes) {
-    let started = Instant::now();
-    let response = http.get(url).bearer_auth(token).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{url}");
-    let body = response.bytes().await.unwrap();
-    (started.elapsed(), body)
-}
-
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    // As `rosterd serve` does (http-server): a streamed answer of several writes must not wait
-    // for delayed ACKs.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * p).round() as usize]
-}
-
 #[tokio::main]
 async fn main() {
-    let users: u64 = std::env::var("ROSTERD_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
-    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
-    let customer = CustomerId::new_random();
-    store
-        .create_service(&testkit::connected::TESTKIT.grant(NewService {
-            id: customer,
-            short_name: ShortName::parse("bench").unwrap(),
-            full_name: "Bench".into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: None,
-            default_domain: None,
-            site_locations: Vec::new(),
-        }))
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut writer = GenerationWriter::new().unwrap();
-    for n in 0..users {
-        writer.push(n + 1, &user(n, "bench")).unwrap();
-    }
-    let first = writer
-        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
-        .await
-        .unwrap();
+    let users = common::users(1_000_000);
+    let loaded = common::load(users, |n| user(n, "bench")).await;
+    let (store, customer, first) = (&loaded.store, loaded.customer, loaded.generation);
     println!(
-        "changes_feed: backend {backend}, {} users loaded in {:.1} s",
+        "changes_feed: backend {}, {} users loaded in {:.1} s",
+        loaded.backend,
         first.total,
-        started.elapsed().as_secs_f64()
+        loaded.loaded.as_secs_f64()
     );
 
     // 100 changes spread over the tenant: 40 changed, 30 added, 30 removed.
@@ -118,33 +63,13 @@ async fn main() {
         second.generation
     );
 
-    let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
-    let keys = installation
-        .key_ring(rosterd::token_settings("http://bench", 3600), None)
-        .await
-        .unwrap();
-    let config = AppConfig {
+    let bench = common::Bench::new(store).await;
+    let token = bench.token().await;
+    let base = common::serve_app(bench.app(AppConfig {
         page_cache_bytes: 0,
         ..AppConfig::default()
-    };
-    let app = installation.app(Arc::clone(&keys), None, config);
-    let created = app
-        .create_client(
-            &testkit::connected::TESTKIT.principal(),
-            NewClient {
-                name: "bench".into(),
-                role: Role::Monitor,
-                scope: Scope::Provider,
-                external_app_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let token = keys
-        .issue(created.client_id().parse().unwrap(), Utc::now())
-        .unwrap()
-        .access_token;
-    let base = spawn(api::router(AppState::new(app, ApiConfig::default()))).await;
+    }))
+    .await;
     let http = reqwest::Client::new();
     let changes = format!(
         "{base}/api/v3/customer/{customer}/user/changes?Since={}",

@@ -10,30 +10,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use api::{ApiConfig, AppState};
-use app::{AppConfig, NewClient};
+use app::AppConfig;
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
-use domain::{CustomerId, ExportFormat, LicenseType, NewService, Role, Scope, ShortName};
-use rosterd::Installation;
-use store::GenerationWriter;
+use common::{median, spawn};
+use domain::ExportFormat;
 
 const TARGET_MB_PER_S: f64 = 200.0;
-
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    // As `rosterd serve` does (http-server): streamed writes must not wait for delayed ACKs.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
 
 /// Streams one response to its end without keeping it: (time to the last byte, bytes).
 async fn stream(http: &reqwest::Client, url: &str, token: &str) -> (Duration, u64) {
@@ -45,11 +32,6 @@ async fn stream(http: &reqwest::Client, url: &str, token: &str) -> (Duration, u6
         bytes += chunk.len() as u64;
     }
     (started.elapsed(), bytes)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// `VmRSS` and `VmHWM` (peak) of this process, in MiB (Linux; 0 elsewhere).
@@ -72,48 +54,15 @@ fn mb_per_s(bytes: u64, took: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let users: u64 = std::env::var("ROSTERD_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let runs: usize = std::env::var("ROSTERD_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
-    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
-    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
-    let customer = CustomerId::new_random();
-    store
-        .create_service(&testkit::connected::TESTKIT.grant(NewService {
-            id: customer,
-            short_name: ShortName::parse("bench").unwrap(),
-            full_name: "Bench".into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: None,
-            default_domain: None,
-            site_locations: Vec::new(),
-        }))
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut writer = GenerationWriter::new().unwrap();
-    for n in 0..users {
-        writer
-            .push(n + 1, &store_conformance::sample::user(n, "bench"))
-            .unwrap();
-    }
-    let outcome = writer
-        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
-        .await
-        .unwrap();
+    let users = common::users(1_000_000);
+    let runs = common::setting("ROSTERD_BENCH_RUNS", 3).max(1) as usize;
+    let loaded = common::load(users, |n| store_conformance::sample::user(n, "bench")).await;
+    let (store, customer, outcome) = (&loaded.store, loaded.customer, loaded.generation);
     println!(
-        "backend {backend}: loaded {} users in {:.1} s",
+        "backend {}: loaded {} users in {:.1} s",
+        loaded.backend,
         outcome.total,
-        started.elapsed().as_secs_f64()
+        loaded.loaded.as_secs_f64()
     );
 
     // The floor under every format: reading the generation from the store, one batch after
@@ -138,30 +87,10 @@ async fn main() {
         mb_per_s(body_bytes, read)
     );
 
-    let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
-    let keys = installation
-        .key_ring(rosterd::token_settings("http://bench", 3600), None)
-        .await
-        .unwrap();
-    let app = installation.app(Arc::clone(&keys), None, AppConfig::default());
-    let created = app
-        .create_client(
-            &testkit::connected::TESTKIT.principal(),
-            NewClient {
-                name: "bench".into(),
-                role: Role::Monitor,
-                scope: Scope::Provider,
-                external_app_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let token = keys
-        .issue(created.client_id().parse().unwrap(), Utc::now())
-        .unwrap()
-        .access_token;
+    let bench = common::Bench::new(store).await;
+    let token = bench.token().await;
     // Exports are longer than any request timeout; the head is what that bounds.
-    let base = spawn(api::router(AppState::new(app, ApiConfig::default()))).await;
+    let base = common::serve_app(bench.app(AppConfig::default())).await;
     let http = reqwest::Client::new();
     // Restart the peak (VmHWM) here, so it shows the exports, not the load (Linux).
     let _ = std::fs::write("/proc/self/clear_refs", "5");

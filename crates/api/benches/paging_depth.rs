@@ -10,17 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use api::{ApiConfig, AppState};
-use app::{AppConfig, NewClient};
+use std::time::Duration;
+
+use app::AppConfig;
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
-use domain::{CustomerId, LicenseType, NewService, Role, Scope, ShortName};
-use rosterd::Installation;
-use store::GenerationWriter;
+use common::{fetch, median, spawn};
 
 const SIZES: [i64; 3] = [10, 100, 10_000];
 
@@ -30,26 +27,6 @@ fn iterations(size: i64) -> usize {
         100 => 200,
         _ => 30,
     }
-}
-
-async fn fetch(http: &reqwest::Client, url: &str, token: &str) -> (Duration, bytes::Bytes) {
-    let started = Instant::now();
-    let response = http.get(url).bearer_auth(token).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{url}");
-    let body = response.bytes().await.unwrap();
-    (started.elapsed(), body)
-}
-
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// Alternates the two URIs so machine noise hits both alike; returns their medians.
@@ -70,88 +47,28 @@ async fn compare(http: &reqwest::Client, token: &str, a: &str, b: &str, n: usize
 
 #[tokio::main]
 async fn main() {
-    let users: u64 = std::env::var("ROSTERD_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
-    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
-    let customer = CustomerId::new_random();
-    store
-        .create_service(
-            &testkit::connected::TESTKIT.grant(
-                NewService {
-                    id: customer,
-                    short_name: ShortName::parse("bench").unwrap(),
-                    full_name: "Bench".into(),
-                    license_type: LicenseType::HostedPro,
-                    licensed_users_count: None,
-                    channel_id: None,
-                    ovoc_customer_type: None,
-                    tenant_id: None,
-                    default_domain: None,
-                    site_locations: Vec::new(),
-                }
-                .clone(),
-            ),
-        )
-        .await
-        .unwrap();
-
-    let started = Instant::now();
-    let mut writer = GenerationWriter::new().unwrap();
-    for n in 0..users {
-        writer
-            .push(n + 1, &store_conformance::sample::user(n, "bench"))
-            .unwrap();
-    }
-    let parsed = started.elapsed();
-    let outcome = writer
-        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
-        .await
-        .unwrap();
-    let loaded = started.elapsed();
+    let users = common::users(1_000_000);
+    let loaded = common::load(users, |n| store_conformance::sample::user(n, "bench")).await;
+    let customer = loaded.customer;
     println!(
-        "backend {backend}: loaded {} users in {:.1} s ({:.0} users/s; render+spool {:.1} s, sort+write+commit {:.1} s)",
-        outcome.total,
-        loaded.as_secs_f64(),
-        outcome.total as f64 / loaded.as_secs_f64(),
-        parsed.as_secs_f64(),
-        (loaded - parsed).as_secs_f64()
+        "backend {}: loaded {} users in {:.1} s ({:.0} users/s; render+spool {:.1} s, sort+write+commit {:.1} s)",
+        loaded.backend,
+        loaded.generation.total,
+        loaded.loaded.as_secs_f64(),
+        loaded.generation.total as f64 / loaded.loaded.as_secs_f64(),
+        loaded.rendered.as_secs_f64(),
+        (loaded.loaded - loaded.rendered).as_secs_f64()
     );
 
-    let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
-    let keys = installation
-        .key_ring(rosterd::token_settings("http://bench", 3600), None)
-        .await
-        .unwrap();
+    let bench = common::Bench::new(&loaded.store).await;
+    let token = bench.token().await;
     // Depth is measured with the page cache off: every request reads the store.
-    let cold = AppConfig {
+    let base = common::serve_app(bench.app(AppConfig {
         page_cache_bytes: 0,
         ..AppConfig::default()
-    };
-    let cold_app = installation.app(Arc::clone(&keys), None, cold);
-    let state = AppState::new(Arc::clone(&cold_app), ApiConfig::default());
-    let warm_state = AppState::new(
-        installation.app(Arc::clone(&keys), None, AppConfig::default()),
-        ApiConfig::default(),
-    );
-    let new = NewClient {
-        name: "bench".into(),
-        role: Role::Monitor,
-        scope: Scope::Provider,
-        external_app_id: None,
-    };
-    let created = cold_app
-        .create_client(&testkit::connected::TESTKIT.principal(), new)
-        .await
-        .unwrap();
-    let token = keys
-        .issue(created.client_id().parse().unwrap(), Utc::now())
-        .unwrap()
-        .access_token;
-    let base = spawn(api::router(state)).await;
-    let warm_base = spawn(api::router(warm_state)).await;
+    }))
+    .await;
+    let warm_base = common::serve_app(bench.app(AppConfig::default())).await;
     let http = reqwest::Client::new();
 
     println!("store path (page cache off):");

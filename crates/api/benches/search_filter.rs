@@ -18,48 +18,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use api::{ApiConfig, AppState};
-use app::{AppConfig, NewClient};
-use axum::Router;
-use chrono::Utc;
-use domain::{CustomerId, LicenseType, NewService, Role, Scope, ShortName};
-use rosterd::Installation;
-use store::GenerationWriter;
+use app::AppConfig;
+use common::{median, ms, percentile};
 
 const DEPARTMENTS: u64 = 50;
 
+/// One GET answered 200, its body read as JSON.
 async fn fetch(http: &reqwest::Client, url: &str, token: &str) -> (Duration, serde_json::Value) {
-    let started = Instant::now();
-    let response = http.get(url).bearer_auth(token).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{url}");
-    let body = response.bytes().await.unwrap();
-    let took = started.elapsed();
+    let (took, body) = common::fetch(http, url, token).await;
     (took, serde_json::from_slice(&body).unwrap())
-}
-
-async fn spawn(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[at]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn user(n: u64) -> domain::EndUser {
@@ -71,79 +42,24 @@ fn user(n: u64) -> domain::EndUser {
 
 #[tokio::main]
 async fn main() {
-    let users: u64 = std::env::var("ROSTERD_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let lookups: usize = std::env::var("ROSTERD_BENCH_LOOKUPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let users = common::users(1_000_000);
+    let lookups = common::setting("ROSTERD_BENCH_LOOKUPS", 20) as usize;
     // Distinct queries of each shape, and repeats of each (page 1 and last page).
-    let distinct: usize = std::env::var("ROSTERD_BENCH_QUERIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let repeats: usize = std::env::var("ROSTERD_BENCH_REPEATS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
-    let fresh = testkit::stores::fresh_bench_database().await.unwrap();
-    let (store, backend) = (rosterd::open_store(&fresh.url).await.unwrap(), fresh.backend);
-    let customer = CustomerId::new_random();
-    store
-        .create_service(&testkit::connected::TESTKIT.grant(NewService {
-            id: customer,
-            short_name: ShortName::parse("bench").unwrap(),
-            full_name: "Bench".into(),
-            license_type: LicenseType::HostedPro,
-            licensed_users_count: None,
-            channel_id: None,
-            ovoc_customer_type: None,
-            tenant_id: None,
-            default_domain: None,
-            site_locations: Vec::new(),
-        }))
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let mut writer = GenerationWriter::new().unwrap();
-    for n in 0..users {
-        writer.push(n + 1, &user(n)).unwrap();
-    }
-    let outcome = writer
-        .commit(store.as_ref(), &testkit::connected::write(customer), None, false)
-        .await
-        .unwrap();
+    let distinct = common::setting("ROSTERD_BENCH_QUERIES", 8) as usize;
+    let repeats = common::setting("ROSTERD_BENCH_REPEATS", 10) as usize;
+    let loaded = common::load(users, user).await;
+    let customer = loaded.customer;
     println!(
-        "backend {backend}: loaded {} users in {:.1} s",
-        outcome.total,
-        started.elapsed().as_secs_f64()
+        "backend {}: loaded {} users in {:.1} s",
+        loaded.backend,
+        loaded.generation.total,
+        loaded.loaded.as_secs_f64()
     );
 
-    let installation = Installation::with(Arc::clone(&store), Arc::new(auth::SecretKey::generate()));
-    let keys = installation
-        .key_ring(rosterd::token_settings("http://bench", 3600), None)
-        .await
-        .unwrap();
-    let app = installation.app(Arc::clone(&keys), None, AppConfig::default());
-    let created = app
-        .create_client(
-            &testkit::connected::TESTKIT.principal(),
-            NewClient {
-                name: "bench".into(),
-                role: Role::Monitor,
-                scope: Scope::Provider,
-                external_app_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let token = keys
-        .issue(created.client_id().parse().unwrap(), Utc::now())
-        .unwrap()
-        .access_token;
-    let base = spawn(api::router(AppState::new(Arc::clone(&app), ApiConfig::default()))).await;
+    let bench = common::Bench::new(&loaded.store).await;
+    let token = bench.token().await;
+    let app = bench.app(AppConfig::default());
+    let base = common::serve_app(std::sync::Arc::clone(&app)).await;
     let http = reqwest::Client::new();
     let url = |query: &str, page: i64| {
         format!("{base}/api/v3/customer/{customer}/user?{query}&PageNumber={page}&PageSize=100")
