@@ -609,6 +609,62 @@ pub async fn large_generation_pages(store: &dyn Store) {
     assert_eq!(slice.bodies, rendered_in_order(&shifted)[N as usize - 3..].to_vec());
 }
 
+/// Successive patches (users added before the first one and inside chunks, the first user of a
+/// chunk removed, a whole chunk removed, users changed) are planned from what they touch; every
+/// page of every patched generation reads exactly what a whole set would.
+pub async fn patches_page_like_whole_sets(store: &dyn Store) {
+    let service = store.create_service(&grant(new_service("patched"))).await.unwrap();
+    let mut current: Vec<EndUser> = (0..1_000).map(|n| user(n, "Base")).collect();
+    replace_users(store, service.id, &current, None, false).await.unwrap();
+    let mut sorted: Vec<Uuid> = current.iter().map(|u| u.identity).collect();
+    sorted.sort();
+    let chunk = store::CHUNK_USERS as usize;
+    // Each step: users to add or change, identities to remove.
+    let steps: Vec<(Vec<EndUser>, Vec<Uuid>)> = vec![
+        (
+            (1_000..1_040).map(|n| user(n, "Added")).collect(),
+            vec![sorted[0], sorted[chunk], sorted[chunk + 1]],
+        ),
+        (
+            vec![user(5, "Changed"), user(1_001, "Changed")],
+            sorted[2 * chunk..3 * chunk].to_vec(),
+        ),
+        ((2_000..2_100).map(|n| user(n, "More")).collect(), vec![sorted[999]]),
+    ];
+    for (step, (upserts, removals)) in steps.into_iter().enumerate() {
+        let base = store.get_service(&r(service.id)).await.unwrap().unwrap().generation;
+        let mut patch = GenerationWriter::patch_of(base).unwrap();
+        let mut row = 0;
+        for upsert in &upserts {
+            row += 1;
+            patch.push(row, upsert).unwrap();
+        }
+        for identity in &removals {
+            row += 1;
+            patch.push_removal(row, *identity);
+        }
+        let outcome = patch.commit(store, &w(service.id), None, false).await.unwrap();
+        current.retain(|u| !removals.contains(&u.identity) && !upserts.iter().any(|x| x.identity == u.identity));
+        current.extend(upserts.iter().cloned());
+        assert_eq!(outcome.total, current.len() as i64, "step {step}");
+        let all = rendered_in_order(&current);
+        for size in [7i64, 100, 10_000] {
+            let mut read = Vec::new();
+            let mut first = 1;
+            while first <= all.len() as i64 {
+                let slice = page(store, service.id, first, size).await;
+                assert_eq!(
+                    (slice.generation, slice.total_records),
+                    (outcome.generation, all.len() as i64)
+                );
+                read.extend(slice.bodies);
+                first += size;
+            }
+            assert_eq!(read, all, "step {step}, pages of {size}");
+        }
+    }
+}
+
 /// The source record of a synced user (`push_with_source`): stored next to the body, returned
 /// by `users_after`, copied by `append_users`, never served by `read_page`, and part of the
 /// change detection.

@@ -33,8 +33,8 @@ pub use databases::{fresh_postgres_url, fresh_sqlite_url, POSTGRES_URL_VAR};
 pub use generations::{
     abandoned_generations_are_reclaimed, begin_generation_numbers_grow, bodies_roundtrip_exactly,
     commit_applies_sync_state, commit_conflict, discard_refuses_served, duplicate_identity_leaves_data_unchanged,
-    generation_replace_and_diff, large_generation_pages, read_page_windows, skip_if_unchanged, user_sources_roundtrip,
-    users_after_keyset, users_by_identity_finds_exactly_the_named_users,
+    generation_replace_and_diff, large_generation_pages, patches_page_like_whole_sets, read_page_windows,
+    skip_if_unchanged, user_sources_roundtrip, users_after_keyset, users_by_identity_finds_exactly_the_named_users,
     users_with_line_digits_finds_owners_in_visible_customers,
 };
 pub use records::{
@@ -138,6 +138,7 @@ macro_rules! __conformance_checks {
             users_with_line_digits_finds_owners_in_visible_customers,
             user_sources_roundtrip,
             large_generation_pages,
+            patches_page_like_whole_sets,
             clients_and_revocation,
             signing_keys_idempotent,
             tasks_roundtrip,

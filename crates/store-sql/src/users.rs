@@ -356,6 +356,62 @@ impl<D: Driver> UserStore for SqlStore<D> {
             .await?)
     }
 
+    async fn fingerprints_of(
+        &self,
+        customer: &Authorized<CustomerId>,
+        generation: i64,
+        identities: &[Uuid],
+    ) -> StoreResult<Vec<UserFingerprint>> {
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT identity, fingerprint FROM user_versions \
+             WHERE customer_id = $1 AND born <= $2 AND died > $2 AND {}",
+            D::id_in("identity", "$3")
+        );
+        let mut found = self
+            .driver
+            .fetch(
+                Access::Read,
+                &sql,
+                &[
+                    Param::from(**customer),
+                    Param::from(generation),
+                    Param::from(identities),
+                ],
+                |row| {
+                    Ok(UserFingerprint {
+                        identity: row.get("identity")?,
+                        fingerprint: row.get("fingerprint")?,
+                    })
+                },
+            )
+            .await?;
+        // Sorted here: an ORDER BY could make the planner walk the customer's identity index
+        // instead of looking each identity up.
+        found.sort_unstable_by_key(|f| f.identity);
+        Ok(found)
+    }
+
+    async fn chunk_starts(&self, customer: &Authorized<CustomerId>, generation: i64) -> StoreResult<Vec<ChunkStart>> {
+        Ok(self
+            .driver
+            .fetch(
+                Access::Read,
+                "SELECT start_ordinal, first_identity FROM user_chunks \
+                 WHERE customer_id = $1 AND generation = $2 ORDER BY start_ordinal",
+                &params![**customer, generation],
+                |row| {
+                    Ok(ChunkStart {
+                        start_ordinal: row.get("start_ordinal")?,
+                        first_identity: row.get("first_identity")?,
+                    })
+                },
+            )
+            .await?)
+    }
+
     async fn users_after(
         &self,
         customer: &Authorized<CustomerId>,

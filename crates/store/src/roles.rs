@@ -86,6 +86,16 @@ pub trait UserStore: Send + Sync {
         customer: &Authorized<CustomerId>,
         generation: i64,
     ) -> StoreResult<Vec<UserFingerprint>>;
+    /// Fingerprints of these identities in a generation (unknown ones are skipped), ordered by
+    /// identity: a patch's diff input, which costs what the patch touches.
+    async fn fingerprints_of(
+        &self,
+        customer: &Authorized<CustomerId>,
+        generation: i64,
+        identities: &[uuid::Uuid],
+    ) -> StoreResult<Vec<UserFingerprint>>;
+    /// The chunk index of a generation (see [`crate::CHUNK_USERS`]), in ascending ordinals.
+    async fn chunk_starts(&self, customer: &Authorized<CustomerId>, generation: i64) -> StoreResult<Vec<ChunkStart>>;
     /// Stored users of a generation in identity order, starting after `after` (keyset),
     /// at most `limit` of them, with their `source`. Used by exports, the sync engine's merge
     /// and `copy`.
