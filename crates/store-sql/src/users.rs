@@ -105,6 +105,13 @@ const COMMITTED: &str = "SELECT generation, user_count FROM generations WHERE cu
 
 const SERVED_GENERATION_SQL: &str = "SELECT generation FROM services WHERE id = $1";
 
+fn fingerprint_row(row: &dyn SqlRow) -> StoreResult<UserFingerprint> {
+    Ok(UserFingerprint {
+        identity: row.get("identity")?,
+        fingerprint: row.get("fingerprint")?,
+    })
+}
+
 fn user_row(row: &dyn SqlRow, ordinal: i64) -> StoreResult<UserRow> {
     Ok(UserRow {
         ordinal,
@@ -346,12 +353,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
                 "SELECT identity, fingerprint FROM user_versions \
                  WHERE customer_id = $1 AND born <= $2 AND died > $2 ORDER BY identity",
                 &params![**customer, generation],
-                |row| {
-                    Ok(UserFingerprint {
-                        identity: row.get("identity")?,
-                        fingerprint: row.get("fingerprint")?,
-                    })
-                },
+                fingerprint_row,
             )
             .await?)
     }
@@ -380,12 +382,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
                     Param::from(generation),
                     Param::from(identities),
                 ],
-                |row| {
-                    Ok(UserFingerprint {
-                        identity: row.get("identity")?,
-                        fingerprint: row.get("fingerprint")?,
-                    })
-                },
+                fingerprint_row,
             )
             .await?;
         // Sorted here: an ORDER BY could make the planner walk the customer's identity index
@@ -658,12 +655,6 @@ impl<D: Driver> UserStore for SqlStore<D> {
         from: i64,
         to: i64,
     ) -> StoreResult<VersionChanges> {
-        let fingerprint = |row: &dyn SqlRow| {
-            Ok(UserFingerprint {
-                identity: row.get("identity")?,
-                fingerprint: row.get("fingerprint")?,
-            })
-        };
         // Versions that appeared after `from` and are still there at `to`, and versions that
         // `from` had and that went before `to`: both found through their own index, so the cost
         // follows the change, not the customer's size.
@@ -673,7 +664,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
                 Access::Read,
                 BORN_BETWEEN_SQL,
                 &params![**customer, from, to],
-                fingerprint,
+                fingerprint_row,
             )
             .await?;
         let closed = self
@@ -682,7 +673,7 @@ impl<D: Driver> UserStore for SqlStore<D> {
                 Access::Read,
                 CLOSED_BETWEEN_SQL,
                 &params![**customer, from, to],
-                fingerprint,
+                fingerprint_row,
             )
             .await?;
         // Sorted here, not in SQL: an ORDER BY identity makes SQLite prefer walking the whole
